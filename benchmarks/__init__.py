@@ -1,0 +1,1 @@
+"""Performance measurements (see benchmarks/README.md)."""

@@ -1,0 +1,38 @@
+"""The application context: configuration, database, templates, clock and senders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mailbot.clock import Clock
+from mailbot.config import Config
+from mailbot.senders import SenderDirectory
+from mailbot.templating import Templates
+from store.db import Database
+
+
+@dataclass
+class App:
+    """Everything a workflow needs, built once from the configuration."""
+
+    config: Config
+    db: Database
+    templates: Templates
+    clock: Clock = field(default_factory=Clock)
+    directory: SenderDirectory = field(default_factory=SenderDirectory)
+
+    @classmethod
+    def from_config(cls, config: Config, *, clock: Clock | None = None) -> App:
+        """Build the context (does not touch the network or create the schema)."""
+        db = Database(config.database.url, schema=config.database.schema_, echo=config.database.echo)
+        directory = SenderDirectory(
+            partners=list(config.senders.partners), coordinators=list(config.senders.coordinators),
+            allow=list(config.senders.allow),
+        )
+        return cls(config=config, db=db, templates=Templates(config.templates.path),
+                   clock=clock or Clock(), directory=directory)
+
+    @property
+    def max_inbound_bytes(self) -> int:
+        """The size above which an inbound mail is quarantined."""
+        return int(self.config.inbound.max_size_mb * 1_000_000)

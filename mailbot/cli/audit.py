@@ -1,0 +1,31 @@
+"""``mailbot audit verify``: check the hash chain of the audit trail."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from mailbot.cli.common import app_of
+from store.audit import verify_chain
+
+
+def register(sub: Any) -> None:
+    """Add ``audit``."""
+    p = sub.add_parser("audit", help="piste d'audit")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = actions.add_parser("verify", help="vérifier que la piste d'audit n'a pas été modifiée")
+    a.set_defaults(handler=cmd_verify)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when the chain is intact, 1 with the broken rows otherwise."""
+    app = app_of(args)
+    with app.db.sessions() as session:
+        breaks = verify_chain(session)
+    if not breaks:
+        print("Piste d'audit intacte.")
+        return 0
+    for item in breaks[:50]:
+        print(f"ligne {item.audit_id} : {item.problem}")
+    print(f"{len(breaks)} anomalie(s) : la piste d'audit a été modifiée ou tronquée.")
+    return 1

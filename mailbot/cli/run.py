@@ -1,0 +1,37 @@
+"""``mailbot run`` and ``mailbot run --once``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from mailbot.cli.common import app_of
+from mailbot.pipeline import Pipeline
+from mailbot.transports.factory import inbound_transport
+
+
+def register(sub: Any) -> None:
+    """Add the ``run`` sub-command."""
+    p = sub.add_parser("run", help="le démon : réception, envoi, tâches planifiées")
+    p.add_argument("--once", action="store_true",
+                   help="traiter tout ce qui est en attente puis s'arrêter")
+    p.add_argument("--log-format", choices=["text", "json"], default=None,
+                   help="format du journal (json pour les collecteurs)")
+    p.set_defaults(handler=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Process pending work once, or run the daemon until SIGTERM/SIGINT."""
+    app = app_of(args, log_format=args.log_format)
+    if args.once:
+        state_dir = app.config.source.parent if app.config.source else None
+        pipeline = Pipeline(app, inbound_transport(app.config.inbound, state_dir))
+        report = asyncio.run(pipeline.run_once())
+        states = ", ".join(f"{k} {v}" for k, v in sorted(report.states.items())) or "aucun"
+        sent = ", ".join(f"{k} {v}" for k, v in sorted(report.delivery.items())) or "aucun"
+        print(f"Messages reçus : {report.fetched} ; états : {states} ; envois : {sent}.")
+        return 0
+    from mailbot.daemon import Daemon
+
+    return asyncio.run(Daemon(args, app).run())

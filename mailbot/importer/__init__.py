@@ -1,0 +1,7 @@
+"""``mailbot import``: the waitlist a CPTS kept in a spreadsheet, registered in the bot.
+
+:mod:`~mailbot.importer.sheets` reads CSV and XLSX files,
+:mod:`~mailbot.importer.columns` finds the header and what each column means,
+:mod:`~mailbot.importer.rows` turns a row into fields, problems and a status,
+:mod:`~mailbot.importer.run` registers the rows (duplicates, idempotency, audit).
+"""

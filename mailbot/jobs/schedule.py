@@ -1,0 +1,136 @@
+"""Schedules: validating ``[jobs]``, next run times, running a job and recording it."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import zlib
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import text
+
+from mailbot.app import App
+from mailbot.clock import Clock
+from mailbot.errors import ConfigError, UsageError
+from mailbot.jobs import Job, load_all
+from store.models import JobRun
+
+log = logging.getLogger(__name__)
+
+OFF = "off"
+
+
+def zone(app: App) -> ZoneInfo:
+    """The time zone of the schedules."""
+    try:
+        return ZoneInfo(app.config.jobs.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("fuseau horaire inconnu", file=str(app.config.source),
+                          key="jobs.timezone", expected="par exemple « Europe/Paris »") from None
+
+
+def schedule_of(app: App, job: Job) -> str:
+    """The job's cron expression (configured or default), or ``"off"``."""
+    return app.config.jobs.schedules.get(job.name, job.default_schedule).strip()
+
+
+def trigger_of(app: App, job: Job) -> CronTrigger | None:
+    """The APScheduler trigger of a job, ``None`` when it is off."""
+    expression = schedule_of(app, job)
+    if expression.lower() == OFF:
+        return None
+    try:
+        return CronTrigger.from_crontab(expression, timezone=zone(app))
+    except ValueError as error:
+        raise ConfigError(f"expression cron invalide « {expression} » ({error})",
+                          file=str(app.config.source), key=f"jobs.schedules.{job.name}",
+                          expected="cinq champs : minute heure jour mois jour-de-semaine, "
+                                   "ex. \"0 9 * * 1-5\", ou \"off\"") from None
+
+
+def validate(app: App) -> None:
+    """Raise :class:`ConfigError` for an unknown job name or a bad cron expression."""
+    jobs = load_all()
+    for name in app.config.jobs.schedules:
+        if name not in jobs:
+            raise ConfigError("tâche inconnue", file=str(app.config.source),
+                              key=f"jobs.schedules.{name}",
+                              expected="une de : " + ", ".join(sorted(jobs)))
+    zone(app)
+    for job in jobs.values():
+        trigger_of(app, job)
+
+
+def next_run(app: App, job: Job, after: dt.datetime) -> dt.datetime | None:
+    """When the job will next run after ``after``."""
+    trigger = trigger_of(app, job)
+    if trigger is None:
+        return None
+    fire = trigger.get_next_fire_time(None, after.astimezone(zone(app)))
+    return fire.astimezone(dt.UTC) if fire else None
+
+
+def _lock_key(name: str) -> int:
+    return zlib.crc32(f"mailbot-job:{name}".encode())
+
+
+@contextlib.contextmanager
+def _job_lock(app: App, name: str) -> Iterator[bool]:
+    """Hold the job's advisory lock on PostgreSQL; yield False when another instance has it."""
+    if not app.db.is_postgres:
+        yield True
+        return
+    with app.db.engine.connect() as connection:
+        got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                      {"k": _lock_key(name)}).scalar())
+        try:
+            yield got
+        finally:
+            if got:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _lock_key(name)})
+            connection.commit()
+
+
+def run_job(app: App, name: str, *, at: dt.datetime | None = None) -> str:
+    """Run one job now (or as if the clock read ``at``) and record the run.
+
+    On PostgreSQL the job runs only where its advisory lock is free, so
+    several daemons sharing one database never run it twice at once.
+    """
+    jobs = load_all()
+    job = jobs.get(name)
+    if job is None:
+        raise UsageError(f"tâche inconnue « {name} » ; tâches : {', '.join(sorted(jobs))}")
+    if at is not None:
+        app.clock = Clock(frozen=at)
+    now = app.clock.now()
+    with _job_lock(app, name) as mine:
+        if not mine:
+            return "déjà en cours sur une autre instance"
+        try:
+            summary = job.run(app, now)
+        except Exception as error:
+            _record(app, name, now, "erreur", f"échec ({type(error).__name__})")
+            log.error("job %s failed (%s)", name, type(error).__name__)
+            raise
+        _record(app, name, now, "ok", summary)
+    log.info("job %s: %s", name, summary)
+    return summary
+
+
+def _record(app: App, name: str, clock_at: dt.datetime, status: str, summary: str) -> None:
+    with app.db.transaction() as session:
+        row = session.get(JobRun, name)
+        if row is None:
+            row = JobRun(name=name, runs=0)
+            session.add(row)
+        row.last_run_at = dt.datetime.now(dt.UTC)
+        row.last_clock = clock_at
+        row.last_status = status
+        row.last_summary = summary[:500]
+        row.runs = (row.runs or 0) + 1
+
+

@@ -1,0 +1,1 @@
+"""Mail transports: where inbound mail is read and outbound mail is written."""

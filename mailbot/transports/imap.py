@@ -1,0 +1,456 @@
+"""Inbound mail from an IMAP mailbox (MSSanté application mailbox).
+
+Connection: implicit TLS (993) or STARTTLS (143), then SASL EXTERNAL when a client
+certificate is configured and the server offers ``AUTH=EXTERNAL``, else LOGIN.
+
+Pending mail is every message of ``folder`` that is neither ``\\Deleted`` nor
+flagged ``$MailbotDone``. :meth:`ImapInbound.fetch` reads with ``BODY.PEEK[]``
+(the server never marks it ``\\Seen``); :meth:`ImapInbound.set_aside`, called
+after the database commit, flags the message ``$MailbotDone`` and then MOVEs it
+to ``processed_folder``/``quarantine_folder`` (UID COPY + ``\\Deleted`` + UID
+EXPUNGE when the server lacks MOVE). Keys are ``"UIDVALIDITY:UID"``; when the
+server changes UIDVALIDITY every key changes and the pipeline, which dedups by
+Message-ID, sees the old messages as duplicates. A message bigger than
+``max_size_mb`` is returned as :class:`OversizedMail` carrying only its header.
+
+Network faults raise :class:`~mailbot.errors.TransportTemporaryError`; the next
+call reconnects (or use :func:`mailbot.transports.backoff.reconnect_with_backoff`
+around :meth:`ImapInbound.open`). Logs carry host, UIDs and counts only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aioimaplib
+
+from mailbot.config import ImapInboundConfig
+from mailbot.errors import TransportError, TransportPermanentError, TransportTemporaryError
+from mailbot.transports.base import FetchedMail, OversizedMail
+from mailbot.transports.imap_client import (
+    CONNECTION_LOST,
+    IMAP_FAILURES,
+    ImapClient,
+    authenticate_external,
+    encode_mailbox,
+    parse_literal,
+    parse_literals,
+    parse_search,
+    parse_sizes,
+    parse_uidvalidity,
+    read_state,
+    response_text,
+    sequence_set,
+    starttls,
+    write_state,
+)
+from mailbot.transports.tls import classify_tls_failure, client_context
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+DONE_FLAG = "$MailbotDone"
+QUARANTINE_FLAG = "$MailbotQuarantine"
+IDLE_MAX_SECONDS = 29 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
+FETCH_CHUNK_MESSAGES = 100  # sizes or bodies read per FETCH command…
+FETCH_CHUNK_BYTES = 8_000_000  # …and at most this many bytes (one bigger mail goes alone)
+_PENDING = ("UNDELETED", "UNKEYWORD", DONE_FLAG)
+
+
+def _chunks(uids: list[int], sizes: dict[int, int]) -> Iterator[list[int]]:
+    """``uids`` cut into runs of at most ``FETCH_CHUNK_MESSAGES`` mails and
+    ``FETCH_CHUNK_BYTES`` bytes (a single bigger mail forms its own run)."""
+    chunk: list[int] = []
+    total = 0
+    for uid in uids:
+        size = sizes[uid]
+        if chunk and (len(chunk) >= FETCH_CHUNK_MESSAGES or total + size > FETCH_CHUNK_BYTES):
+            yield chunk
+            chunk, total = [], 0
+        chunk.append(uid)
+        total += size
+    if chunk:
+        yield chunk
+
+
+class ImapInbound:
+    """:class:`~mailbot.transports.base.InboundTransport` over IMAP (aioimaplib)."""
+
+    def __init__(self, config: ImapInboundConfig, state_path: Path | None = None, *,
+                 use_move: bool | None = None) -> None:
+        """``state_path`` (default ``config.state_file``) keeps UIDVALIDITY and the last UID;
+        ``use_move=False`` forces the COPY/EXPUNGE fallback even if MOVE is offered."""
+        self._config = config
+        self._state_path = state_path or config.state_file
+        self._use_move = use_move
+        self._port = config.port or (993 if config.tls == "implicit" else 143)
+        self._where = f"IMAP {config.host}:{self._port}"
+        self._client: ImapClient | None = None
+        self._context: ssl.SSLContext | None = None
+        self._lock = asyncio.Lock()
+        self._max_size = int(config.max_size_mb * 1_000_000)  # MB, as the classifier counts
+        self.uidvalidity: int | None = None
+        self.last_uid = 0
+        self._load_state()
+
+    # -- connection --------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True while a selected, live session exists."""
+        return self._client is not None and not self._client.lost
+
+    @property
+    def capabilities(self) -> set[str]:
+        """The capabilities of the current session (empty when disconnected)."""
+        return self._client.capabilities if self._client is not None else set()
+
+    @property
+    def tls_object(self) -> ssl.SSLObject | None:
+        """The TLS session of the current connection (``None``: not connected, or no TLS)."""
+        transport = self._client.protocol.transport if self._client is not None else None
+        found = transport.get_extra_info("ssl_object") if transport is not None else None
+        return found if isinstance(found, ssl.SSLObject) else None
+
+    async def missing_folders(self) -> list[str]:
+        """The configured folders (inbox, processed, quarantine) the server does not LIST."""
+        cfg = self._config
+        missing = []
+        async with self._lock:
+            for folder in filter(None, (cfg.folder, cfg.processed_folder, cfg.quarantine_folder)):
+                def listing(c: ImapClient, name: str = encode_mailbox(folder)) -> Any:
+                    return c.list('""', name)
+
+                response = await self._checked("LIST", listing)
+                # aioimaplib strips "* LIST": any untagged line is the folder listed
+                if not any(isinstance(line, bytes) and line.strip() for line in response.lines[:-1]):
+                    missing.append(folder)
+        return missing
+
+    async def open(self) -> None:
+        """Connect, authenticate, create the target folders and SELECT ``folder``."""
+        async with self._lock:
+            await self._ensure_open()
+
+    async def close(self) -> None:
+        """LOGOUT (best effort) and close the socket; safe to call twice."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        if not client.lost:
+            with contextlib.suppress(*IMAP_FAILURES):
+                if client.has_pending_idle():  # closed from another task while IDLE runs
+                    client.idle_done()
+                await asyncio.wait_for(client.logout(), min(5.0, self._config.timeout_seconds))
+        client.abort()
+
+    async def _ensure_open(self) -> ImapClient:
+        if self._client is not None and not self._client.lost:
+            return self._client
+        await self.close()
+        cfg = self._config
+        if self._context is None and cfg.tls != "none":
+            self._context = client_context(cfg)
+        if cfg.tls == "none":
+            log.warning("%s : connexion SANS chiffrement (tls = none), réservé aux tests", self._where)
+        implicit = self._context if cfg.tls == "implicit" else None
+        client = ImapClient(cfg.host, self._port, timeout=cfg.timeout_seconds, ssl_context=implicit)
+        try:
+            await client.wait_hello_from_server()
+            if cfg.tls == "starttls" and self._context is not None:
+                await starttls(client, self._context, cfg.host, cfg.timeout_seconds)
+            await self._authenticate(client)
+            await self._prepare(client)
+        except TransportError:
+            client.abort()
+            raise
+        except IMAP_FAILURES as error:
+            client.abort()
+            mapped = classify_tls_failure(error, cfg, self._port, "IMAP")
+            if mapped is not None:
+                raise mapped from error
+            raise TransportTemporaryError(
+                f"{self._where} : connexion impossible ({type(error).__name__})") from error
+        self._client = client
+        log.info("%s : connecté, dossier sélectionné, UIDVALIDITY %s", self._where, self.uidvalidity)
+        return client
+
+    async def _authenticate(self, client: ImapClient) -> None:
+        cfg = self._config
+        if client.get_state() == aioimaplib.AUTH:  # PREAUTH
+            return
+        if cfg.client_cert is not None and "AUTH=EXTERNAL" in client.capabilities:
+            response = await authenticate_external(client, cfg.timeout_seconds)
+            if response.result != "OK":
+                raise TransportPermanentError(
+                    f"{self._where} : authentification par certificat (SASL EXTERNAL) refusée "
+                    f"({response_text(response)}) ; le certificat client {cfg.client_cert} "
+                    "n'est pas reconnu par le serveur (autorité, validité ou boîte associée)")
+        elif cfg.user and cfg.password is not None:
+            if "LOGINDISABLED" in client.capabilities:
+                raise TransportPermanentError(f"{self._where} : le serveur refuse LOGIN (LOGINDISABLED)")
+            response = await client.login(aioimaplib.quoted(cfg.user), cfg.password)
+            if response.result != "OK":
+                text = response_text(response)
+                error = TransportTemporaryError if "[UNAVAILABLE]" in text else TransportPermanentError
+                raise error(f"{self._where} : identifiant ou mot de passe refusé ({text})")
+        elif cfg.client_cert is not None:
+            raise TransportPermanentError(
+                f"{self._where} : le serveur ne propose pas l'authentification par certificat "
+                "(AUTH=EXTERNAL) ; renseignez user et password")
+        else:
+            raise TransportPermanentError(
+                f"{self._where} : aucun moyen de s'authentifier : renseignez user et password, "
+                "ou client_cert")
+        await asyncio.wait_for(client.protocol.capability(), cfg.timeout_seconds)
+
+    async def _prepare(self, client: ImapClient) -> None:
+        cfg = self._config
+        for folder in (cfg.processed_folder, cfg.quarantine_folder):
+            if folder:
+                await self._create_folder(client, folder)
+        response = await client.select(encode_mailbox(cfg.folder))
+        if response.result != "OK":
+            raise TransportPermanentError(
+                f"{self._where} : dossier « {cfg.folder} » inaccessible ({response_text(response)})")
+        validity = parse_uidvalidity(response)
+        if validity is None:
+            raise TransportPermanentError(f"{self._where} : le serveur n'a pas donné d'UIDVALIDITY")
+        if self.uidvalidity is not None and validity != self.uidvalidity:
+            log.warning("%s : UIDVALIDITY a changé (%s → %s) : les messages restants seront relus "
+                        "sous de nouvelles clés et dédoublonnés par Message-ID",
+                        self._where, self.uidvalidity, validity)
+            self.last_uid = 0
+        self.uidvalidity = validity
+        self._save_state()
+
+    async def _create_folder(self, client: ImapClient, folder: str) -> None:
+        name = encode_mailbox(folder)
+        response = await client.create(name)
+        if response.result == "OK":
+            log.info("%s : dossier créé", self._where)
+            await client.subscribe(name)
+        elif "ALREADYEXISTS" not in response_text(response).upper():
+            raise TransportPermanentError(
+                f"{self._where} : impossible de créer le dossier « {folder} » ({response_text(response)})")
+
+    async def _run(self, what: str, call: Callable[[ImapClient], Awaitable[T]], *,
+                   bounded: bool = True) -> T:
+        """Run one command; a network fault drops the session and becomes a temporary error.
+
+        ``bounded`` puts the whole command under ``timeout_seconds``; body FETCHes and
+        IDLE are not bounded (aioimaplib times out a FETCH that stops receiving data).
+        """
+        client = await self._ensure_open()
+        try:
+            if bounded:
+                return await asyncio.wait_for(call(client), self._config.timeout_seconds)
+            return await call(client)
+        except IMAP_FAILURES as error:
+            client.abort()
+            self._client = None
+            raise TransportTemporaryError(
+                f"{self._where} : {what} interrompu ({type(error).__name__})") from error
+
+    async def _checked(self, what: str, call: Callable[[ImapClient], Awaitable[Any]], *,
+                       bounded: bool = True) -> Any:
+        response = await self._run(what, call, bounded=bounded)
+        if response.result != "OK":
+            raise TransportTemporaryError(f"{self._where} : {what} refusé ({response_text(response)})")
+        return response
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def _pending_uids(self, first_uid: int = 1) -> list[int]:
+        # NOOP first: Dovecot only shows mail delivered meanwhile after a mailbox sync.
+        await self._checked("NOOP", lambda c: c.noop())
+        response = await self._checked("UID SEARCH", lambda c: c.uid_search(
+            f"{first_uid}:*", *_PENDING, charset=None))
+        return [uid for uid in parse_search(response) if uid >= first_uid]
+
+    async def fetch(self, limit: int | None = None) -> list[FetchedMail]:
+        """Return the messages not set aside yet, oldest (lowest UID) first."""
+        async with self._lock:
+            uids = await self._pending_uids()
+            if limit is not None:
+                uids = uids[:limit]
+            if not uids:
+                return []
+            sizes: dict[int, int] = {}
+            for start in range(0, len(uids), FETCH_CHUNK_MESSAGES):
+                # aioimaplib parses one network read recursively, a frame per line: a few
+                # hundred lines per response at most, or Python's recursion limit is hit.
+                part = sequence_set(uids[start:start + FETCH_CHUNK_MESSAGES])
+
+                def measure(c: ImapClient, u: str = part) -> Any:
+                    return c.uid("fetch", u, "(UID RFC822.SIZE)")
+
+                sizes.update(parse_sizes(await self._checked("UID FETCH RFC822.SIZE", measure)))
+            # Bodies by chunks of consecutive UIDs, one FETCH each: a round trip per chunk,
+            # not per mail. Oversized mails: their header only, one by one.
+            small = [uid for uid in uids if sizes.get(uid, self._max_size + 1) <= self._max_size]
+            bodies: dict[int, bytes] = {}
+            for chunk in _chunks(small, sizes):
+                def many(c: ImapClient, u: str = sequence_set(chunk)) -> Any:
+                    return c.uid("fetch", u, "(UID BODY.PEEK[])")
+
+                bodies.update(parse_literals(await self._checked("UID FETCH", many, bounded=False)))
+            mails: list[FetchedMail] = []
+            for uid in uids:
+                size = sizes.get(uid)
+                if size is None:  # expunged meanwhile by someone else
+                    continue
+                key = f"{self.uidvalidity}:{uid}"
+                if size <= self._max_size:
+                    raw = bodies.get(uid)
+                else:
+                    def header(c: ImapClient, u: str = str(uid)) -> Any:
+                        return c.uid("fetch", u, "(UID BODY.PEEK[HEADER])")
+
+                    raw = parse_literal(await self._checked("UID FETCH", header, bounded=False))
+                if raw is None:
+                    log.warning("%s : UID %d sans contenu dans la réponse FETCH, ignoré", self._where, uid)
+                    continue
+                if size > self._max_size:
+                    log.warning("%s : UID %d trop volumineux (%d octets > %d), en-tête seul lu",
+                                self._where, uid, size, self._max_size)
+                    mails.append(OversizedMail(key=key, raw=raw, size=size))
+                else:
+                    mails.append(FetchedMail(key=key, raw=raw))
+            if uids[-1] > self.last_uid:
+                self.last_uid = uids[-1]
+                self._save_state()
+            log.info("%s : %d message(s) lu(s), UID %d à %d", self._where, len(mails), uids[0], uids[-1])
+            return mails
+
+    # -- setting aside -------------------------------------------------------------------------
+
+    async def set_aside(self, key: str, *, quarantine: bool = False) -> None:
+        """Flag ``key`` handled, then move it to the processed or quarantine folder.
+
+        A key from an older UIDVALIDITY is only logged: the message will come back
+        under a new key and be recognised by its Message-ID.
+        """
+        await self.set_aside_many([key], quarantine=quarantine)
+
+    async def set_aside_many(self, keys: Sequence[str], *, quarantine: bool = False) -> None:
+        """:meth:`set_aside` for several keys: one UID STORE and one UID MOVE for them all."""
+        uids: list[int] = []
+        stale: list[str] = []
+        for key in keys:
+            validity_text, _, uid_text = key.partition(":")
+            if not (validity_text.isdigit() and uid_text.isdigit()):
+                raise ValueError(f"clé IMAP invalide : {key!r} (attendu UIDVALIDITY:UID)")
+            uids.append(int(uid_text))
+            stale.append(validity_text)
+        if not uids:
+            return
+        async with self._lock:
+            await self._ensure_open()
+            current = [uid for uid, validity in zip(uids, stale, strict=True)
+                       if int(validity) == self.uidvalidity]
+            if len(current) < len(uids):
+                log.warning("%s : %d clé(s) d'une ancienne UIDVALIDITY (actuelle %s), laissée(s) "
+                            "en place", self._where, len(uids) - len(current), self.uidvalidity)
+            if not current:
+                return
+            uid_set = sequence_set(sorted(set(current)))
+            cfg = self._config
+            flags = f"({DONE_FLAG} {QUARANTINE_FLAG})" if quarantine else f"(\\Seen {DONE_FLAG})"
+            await self._checked("UID STORE", lambda c: c.uid("store", uid_set, "+FLAGS.SILENT", flags))
+            folder = cfg.quarantine_folder if quarantine else cfg.processed_folder
+            if folder:
+                await self._move(uid_set, folder)
+            log.info("%s : UID %s mis de côté (%s)", self._where, uid_set,
+                     "quarantaine" if quarantine else "traité")
+
+    async def _move(self, uid: str, folder: str) -> None:
+        name = encode_mailbox(folder)
+        use_move = self._use_move if self._use_move is not None else "MOVE" in self.capabilities
+        for attempt in range(2):
+            if use_move:
+                response = await self._run("UID MOVE", lambda c: c.uid("move", uid, name))
+            else:
+                response = await self._run("UID COPY", lambda c: c.uid("copy", uid, name))
+            if response.result == "OK":
+                break
+            if attempt == 0 and "TRYCREATE" in response_text(response).upper():
+                await self._run("CREATE", lambda c: self._create_folder(c, folder))
+                continue
+            raise TransportTemporaryError(
+                f"{self._where} : déplacement de l'UID {uid} refusé ({response_text(response)})")
+        if use_move:
+            return
+        await self._checked("UID STORE", lambda c: c.uid("store", uid, "+FLAGS.SILENT", "(\\Deleted)"))
+        if "UIDPLUS" in self.capabilities:
+            await self._checked("UID EXPUNGE", lambda c: c.uid("expunge", uid))
+        else:
+            log.warning("%s : pas d'UIDPLUS, UID %s marqué \\Deleted sans EXPUNGE", self._where, uid)
+
+    # -- waiting -------------------------------------------------------------------------------
+
+    async def wait_for_mail(self, timeout: float) -> None:
+        """Return when mail newer than the last fetch may be there, or after ``timeout`` s.
+
+        Uses IDLE (re-issued every 29 minutes) when the server offers it and
+        ``idle`` is on; otherwise sleeps.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        async with self._lock:
+            client = await self._ensure_open()
+            if await self._pending_uids(self.last_uid + 1):
+                return
+            if self._config.idle and "IDLE" in client.capabilities:
+                while (left := deadline - loop.time()) > 0:
+                    if await self._run("IDLE", lambda c: self._idle_once(c, min(left, IDLE_MAX_SECONDS)),
+                                       bounded=False):
+                        return
+                return
+        await asyncio.sleep(max(0.0, deadline - loop.time()))
+
+    async def _idle_once(self, client: ImapClient, seconds: float) -> bool:
+        """One IDLE command; True when the server announced new messages (EXISTS)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        idle = await client.idle_start(timeout=seconds)
+        # A dropped connection fails the IDLE task too: take its outcome, or asyncio logs
+        # "Task exception was never retrieved" with a traceback.
+        idle.add_done_callback(lambda task: task.cancelled() or task.exception())
+        try:
+            while (left := end - loop.time()) > 0:
+                try:
+                    lines = await client.wait_server_push(timeout=left)
+                except TimeoutError:
+                    return False
+                if lines == CONNECTION_LOST:
+                    raise aioimaplib.Abort("connection lost during IDLE")
+                if lines == aioimaplib.STOP_WAIT_SERVER_PUSH:
+                    return False
+                if any(isinstance(line, bytes) and line.endswith(b"EXISTS") for line in lines):
+                    log.debug("%s : IDLE, nouveau message annoncé", self._where)
+                    return True
+            return False
+        finally:
+            if not client.lost and client.has_pending_idle():
+                client.idle_done()
+                await asyncio.wait_for(idle, self._config.timeout_seconds)
+
+    # -- state file ----------------------------------------------------------------------------
+
+    def _load_state(self) -> None:
+        state = read_state(self._state_path, self._config.host, self._config.folder)
+        if state is not None:
+            self.uidvalidity, self.last_uid = state
+
+    def _save_state(self) -> None:
+        if self._state_path is not None:
+            write_state(self._state_path, {
+                "host": self._config.host, "folder": self._config.folder,
+                "uidvalidity": self.uidvalidity, "last_uid": self.last_uid})

@@ -1,0 +1,1 @@
+"""Workflows: what the bot does with a classified mail (intake, replies, …)."""

@@ -1,0 +1,5 @@
+"""Pure parsers: bytes or ``email.message`` in, typed results out.
+
+Nothing here touches the database, the network or the clock (callers pass
+``today``). Nothing here raises on user input: problems are returned as data.
+"""

@@ -1,0 +1,161 @@
+"""The inbound journal: every mail received, stored before anything else happens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from store.models import InboundMessage, InboundState
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What :func:`store_raw` did with one message."""
+
+    inbound_id: int
+    state: InboundState
+    already_stored: bool  # the same transport delivery was stored before (crash before set-aside)
+
+
+def store_raw(session: Session, *, transport_key: str, raw: bytes, message_id: str | None,
+              sender: str | None, now: dt.datetime) -> Stored:
+    """Record a message's raw bytes, or recognise it.
+
+    * the same transport key with the same bytes → already stored (we crashed
+      between the commit and setting it aside): nothing new is written;
+    * a Message-ID (or, without one, a sha256) seen before → a new row in
+      state ``duplicate``, never processed;
+    * otherwise a new row in state ``received``.
+    """
+    digest = hashlib.sha256(raw).hexdigest()
+    same = session.scalars(
+        select(InboundMessage).where(InboundMessage.transport_key == transport_key,
+                                     InboundMessage.sha256 == digest).limit(1)
+    ).first()
+    if same is not None:
+        return Stored(same.id, InboundState(same.state), True)
+    if message_id:
+        previous = session.scalars(
+            select(InboundMessage.id).where(InboundMessage.message_id == message_id)
+            .order_by(InboundMessage.id).limit(1)
+        ).first()
+    else:
+        previous = session.scalars(
+            select(InboundMessage.id).where(InboundMessage.sha256 == digest)
+            .order_by(InboundMessage.id).limit(1)
+        ).first()
+    row = InboundMessage(
+        transport_key=transport_key, message_id=message_id, sha256=digest, sender=sender,
+        received_at=now, size=len(raw), raw=raw,
+        state=InboundState.DUPLICATE if previous else InboundState.RECEIVED,
+        reason="message_id_seen" if previous and message_id else ("sha256_seen" if previous else None),
+        kind="duplicate" if previous else None, duplicate_of=previous, attempts=0,
+        processed_at=now if previous else None,
+    )
+    session.add(row)
+    session.flush()
+    return Stored(row.id, InboundState(row.state), False)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One fetched mail to store: its transport key, bytes and envelope."""
+
+    transport_key: str
+    raw: bytes
+    message_id: str | None
+    sender: str | None
+
+
+_INSERT = insert(InboundMessage).returning(InboundMessage.id)
+
+
+def store_many(session: Session, mails: list[Incoming], now: dt.datetime) -> list[Stored]:
+    """:func:`store_raw` for a batch, with two look-ups for the whole batch."""
+    digests = [hashlib.sha256(m.raw).hexdigest() for m in mails]
+    keys = [m.transport_key for m in mails]
+    known: dict[tuple[str, str], tuple[int, str]] = {
+        (key, digest): (ident, state) for ident, key, digest, state in session.execute(
+            select(InboundMessage.id, InboundMessage.transport_key, InboundMessage.sha256,
+                   InboundMessage.state).where(InboundMessage.transport_key.in_(keys)))
+    }
+    ids = [m.message_id for m in mails if m.message_id]
+    seen_ids: dict[str, int] = {}
+    if ids:
+        for ident, message_id in session.execute(
+                select(InboundMessage.id, InboundMessage.message_id)
+                .where(InboundMessage.message_id.in_(ids)).order_by(InboundMessage.id.desc())):
+            if message_id is not None:
+                seen_ids[message_id] = ident
+    seen_digests: dict[str, int] = {}
+    no_id = [d for m, d in zip(mails, digests, strict=True) if not m.message_id]
+    if no_id:
+        for ident, digest in session.execute(
+                select(InboundMessage.id, InboundMessage.sha256)
+                .where(InboundMessage.sha256.in_(no_id)).order_by(InboundMessage.id.desc())):
+            seen_digests[digest] = ident
+    results = []
+    for mail, digest in zip(mails, digests, strict=True):
+        same = known.get((mail.transport_key, digest))
+        if same is not None:
+            results.append(Stored(same[0], InboundState(same[1]), True))
+            continue
+        previous = (seen_ids.get(mail.message_id) if mail.message_id is not None
+                    else seen_digests.get(digest))
+        state = InboundState.DUPLICATE if previous else InboundState.RECEIVED
+        ident = int(session.connection().execute(_INSERT, {
+            "transport_key": mail.transport_key, "message_id": mail.message_id, "sha256": digest,
+            "sender": mail.sender, "received_at": now, "size": len(mail.raw), "raw": mail.raw,
+            "state": state,
+            "reason": ("message_id_seen" if mail.message_id else "sha256_seen") if previous else None,
+            "kind": "duplicate" if previous else None, "duplicate_of": previous, "attempts": 0,
+            "processed_at": now if previous else None, "entry_id": None, "raw_destroyed_at": None,
+        }).scalar_one())
+        known[(mail.transport_key, digest)] = (ident, state)
+        if mail.message_id:
+            seen_ids.setdefault(mail.message_id, ident)
+        else:
+            seen_digests.setdefault(digest, ident)
+        results.append(Stored(ident, state, False))
+    return results
+
+
+def pending_ids(session: Session, limit: int) -> list[int]:
+    """Ids of messages still in state ``received``, oldest first."""
+    return list(session.scalars(
+        select(InboundMessage.id).where(InboundMessage.state == InboundState.RECEIVED)
+        .order_by(InboundMessage.id).limit(limit)))
+
+
+def load_for_processing(session: Session, ids: list[int]) -> list[InboundMessage]:
+    """The messages among ``ids`` still ``received``, in order, locked for this worker.
+
+    On PostgreSQL rows another worker holds are skipped (``SKIP LOCKED``).
+    """
+    query = (select(InboundMessage)
+             .where(InboundMessage.id.in_(ids), InboundMessage.state == InboundState.RECEIVED)
+             .order_by(InboundMessage.id))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query).all())
+
+
+def finish(session: Session, message: InboundMessage, state: InboundState, *, kind: str,
+           reason: str | None, now: dt.datetime, entry_id: int | None = None) -> None:
+    """Put a message in its terminal state."""
+    message.state = state
+    message.kind = kind
+    message.reason = reason[:200] if reason else None
+    message.processed_at = now
+    if entry_id is not None:
+        message.entry_id = entry_id
+
+
+def counts_by_state(session: Session) -> dict[str, int]:
+    """How many inbound messages are in each state."""
+    rows = session.execute(select(InboundMessage.state, func.count()).group_by(InboundMessage.state))
+    return {state: int(n) for state, n in rows}

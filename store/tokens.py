@@ -1,0 +1,42 @@
+"""Correlation tokens ``[CPTS-<kind>-<code>]`` that tie a reply to what we asked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from store.models import Token
+from store.refs import random_code
+
+CODE_LENGTH = 14  # 70 random bits
+
+
+_INSERT = insert(Token)
+
+
+def issue(session: Session, *, kind: str, recipient: str, now: dt.datetime, ttl_days: float,
+          entry_id: int | None = None, object_id: int | None = None,
+          outbox_message_id: str | None = None) -> str:
+    """A new random token bound to ``recipient`` and one purpose, valid ``ttl_days``; its code."""
+    code = random_code(CODE_LENGTH)
+    session.connection().execute(_INSERT, {
+        "code": code, "kind": kind, "recipient": recipient.lower(), "entry_id": entry_id,
+        "object_id": object_id, "created_at": now, "expires_at": now + dt.timedelta(days=ttl_days),
+        "outbox_message_id": outbox_message_id, "used_at": None})
+    return code
+
+
+def find(session: Session, code: str) -> Token | None:
+    """The token with that code, or ``None``."""
+    return session.scalars(select(Token).where(Token.code == code.upper())).first()
+
+
+def find_by_message_ids(session: Session, message_ids: list[str]) -> Token | None:
+    """The newest token issued with one of our mails named in ``In-Reply-To``/``References``."""
+    if not message_ids:
+        return None
+    return session.scalars(
+        select(Token).where(Token.outbox_message_id.in_(message_ids)).order_by(Token.id.desc()).limit(1)
+    ).first()
