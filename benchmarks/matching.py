@@ -16,7 +16,9 @@
 
 Peak RSS is the high-water mark (``VmHWM``) of the process that ran the
 round, imports included. The last line is one JSON object: ``round_s`` and ``peak_rss_mb``
-are the worst policy's, ``baseline_s`` the baseline's, ``backend`` the backend.
+are the worst policy's, ``baseline_s`` the baseline's, ``backend`` the backend;
+``round_cpu_s`` is the CPU time of the round's own process (on PostgreSQL the server's
+share is not in it) and ``loadavg_1m`` the machine's load when the run ended.
 
     python benchmarks/matching.py [--entries 100000] [--gps 1000] [--postgres URL]
 """
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import random
 import resource
 import subprocess
@@ -82,6 +85,14 @@ def peak_rss_mb() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load_average() -> float | None:
+    """The machine's 1-minute load average (other processes slow a round down)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def write_config(folder: Path, database: str, policy: str) -> Path:
@@ -196,11 +207,11 @@ def child_round(folder: Path) -> dict[str, Any]:
     with app.db.sessions() as session:
         session.execute(select(Entry.id).limit(1)).all()
     rss_before = peak_rss_mb()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = run_round(app, NOW.astimezone(dt.UTC))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     app.db.dispose()
-    return {"round_s": elapsed, "plan_s": report.plan_s, "write_s": report.write_s,
+    return {"round_s": elapsed, "cpu_s": cpu, "plan_s": report.plan_s, "write_s": report.write_s,
             "proposals": report.proposals, "gps": report.gps,
             "limited_by": dict(report.limited_by), "rss_before_mb": rss_before,
             "peak_rss_mb": peak_rss_mb()}
@@ -245,7 +256,8 @@ def main() -> None:
                 write_config(folder, database_lines(args, folder), policy)
                 result = run_child("round", folder)
                 results[policy] = result
-                print(f"  round, policy {policy}: {result['round_s']:.2f} s (choosing "
+                print(f"  round, policy {policy}: {result['round_s']:.2f} s "
+                      f"(this process's CPU {result['cpu_s']:.2f} s; choosing "
                       f"{result['plan_s']:.2f} s, writing {result['write_s']:.2f} s), "
                       f"{result['proposals']} proposals to {result['gps']} available GPs, "
                       f"{result['round_s'] / baseline['baseline_s']:.1f} × baseline, "
@@ -260,13 +272,15 @@ def main() -> None:
                 admin.dispose()
     worst = max(results.values(), key=lambda r: r["round_s"])
     summary = {
-        "round_s": round(worst["round_s"], 3), "baseline_s": round(baseline["baseline_s"], 3),
+        "round_s": round(worst["round_s"], 3), "round_cpu_s": round(worst["cpu_s"], 3),
+        "baseline_s": round(baseline["baseline_s"], 3),
         "ratio": round(worst["round_s"] / baseline["baseline_s"], 1),
         "peak_rss_mb": round(max(r["peak_rss_mb"] for r in results.values()), 1),
         "backend": backend, "entries": args.entries, "gps": args.gps,
         "proposals": {p: r["proposals"] for p, r in results.items()},
         "round_s_by_policy": {p: round(r["round_s"], 3) for p, r in results.items()},
         "target_round_s": 5.0, "target_rss_mb": 300,
+        "loadavg_1m": load_average(), "cpus": os.cpu_count(),
     }
     print(json.dumps(summary))
 

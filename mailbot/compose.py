@@ -12,12 +12,12 @@ import datetime as dt
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.header import Header
 from email.message import Message
 from email.mime.application import MIMEApplication
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import Compat32
 from email.utils import format_datetime, formataddr, make_msgid
 
 from mailbot.config import IdentityConfig
@@ -32,8 +32,58 @@ def new_message_id(domain: str) -> str:
     return make_msgid(idstring=secrets.token_hex(8), domain=domain)
 
 
-def _header(value: str) -> str | Header:
-    return value if value.isascii() else Header(value, "utf-8")
+_WORD_BYTES = 36  # UTF-8 bytes per encoded-word: 60 characters, so a line stays under 76
+
+
+def encode_header_value(value: str) -> str:
+    """``value`` itself when ASCII, else RFC 2047 base64 encoded-words separated by spaces.
+
+    Each word holds whole characters (a UTF-8 sequence is never split) and is 60
+    characters long at most; the spaces between words are where the header folds.
+    """
+    if value.isascii():
+        return value
+    words: list[str] = []
+    chunk = bytearray()
+    for char in value:
+        encoded = char.encode("utf-8", "surrogatepass")
+        if len(chunk) + len(encoded) > _WORD_BYTES:
+            words.append(f"=?utf-8?b?{binascii.b2a_base64(chunk, newline=False).decode()}?=")
+            chunk.clear()
+        chunk += encoded
+    if chunk:
+        words.append(f"=?utf-8?b?{binascii.b2a_base64(chunk, newline=False).decode()}?=")
+    return " ".join(words)
+
+
+class _Policy(Compat32):
+    """``compat32`` writing ASCII header values directly, folded at spaces.
+
+    The standard ``compat32`` sends every header through ``email.header.Header``,
+    which cost about a tenth of a millisecond per header: most of the time spent
+    building a mail. Values that are not plain ASCII, or that cannot be folded at
+    a space into lines of at most 78 characters, still go through it.
+    """
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        """The header line(s) for ``name: value``, CRLF or ``linesep`` terminated."""
+        if isinstance(value, str) and value.isascii() and "\r" not in value and "\n" not in value:
+            lines: list[str] = []
+            line = f"{name}:"
+            for word in value.split(" "):
+                if not word:
+                    continue
+                if line != f"{name}:" and len(line) + 1 + len(word) > 78:
+                    lines.append(line)
+                    line = ""
+                line = f"{line} {word}"
+            lines.append(line)
+            if all(len(one) <= 998 for one in lines):
+                return (self.linesep.join(lines) + self.linesep).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+_POLICY = _Policy(linesep="\r\n")
 
 
 def _text_part(text: str, subtype: str = "plain") -> Message:
@@ -92,7 +142,7 @@ def build_mail(*, identity: IdentityConfig, to: Sequence[str], rendered: Rendere
             msg.attach(_mail_part(attachment))
     msg["From"] = formataddr((identity.name, identity.address), charset="utf-8")
     msg["To"] = ", ".join(to)
-    msg["Subject"] = _header(rendered.subject)  # type: ignore[assignment]  # compat32 takes Header
+    msg["Subject"] = encode_header_value(rendered.subject)
     msg["Date"] = format_datetime(now.astimezone(dt.UTC))
     msg["Message-ID"] = message_id
     if in_reply_to:
@@ -108,10 +158,10 @@ def build_mail(*, identity: IdentityConfig, to: Sequence[str], rendered: Rendere
     if identity.nil:
         msg["X-MSS-NIL"] = identity.nil
     for name, value in (extra_headers or {}).items():
-        msg[name] = _header(value)  # type: ignore[assignment]
+        msg[name] = encode_header_value(value)
     return msg
 
 
 def as_bytes(msg: Message) -> bytes:
     """The mail as CRLF bytes, ready for SMTP or a file."""
-    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    return msg.as_bytes(policy=_POLICY)

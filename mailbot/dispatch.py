@@ -41,10 +41,20 @@ def _by_role(work: Work) -> Outcome:
     return escalate("message non reconnu", kind="unknown")
 
 
+def _gp_addresses(session: Session) -> set[str]:
+    """Every GP's address, read once per transaction (a batch of mails), not once per mail."""
+    cached: set[str] | None = session.info.get("gp_addresses")
+    if cached is None:
+        cached = {address.strip().lower() for address in gps.addresses(session)}
+        session.info["gp_addresses"] = cached
+    return cached
+
+
 def sender_role(app: App, session: Session, sender: str | None) -> Role:
     """The sender's role; GPs are looked up in the database (registered while the daemon runs)."""
     role = app.directory.role(sender)
-    if sender and role not in (Role.COORDINATOR, Role.GP) and gps.get_by_email(session, sender):
+    if sender and role not in (Role.COORDINATOR, Role.GP) \
+            and sender.strip().lower() in _gp_addresses(session):
         return Role.GP
     return role
 

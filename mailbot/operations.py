@@ -365,13 +365,23 @@ def find_gp(ctx: OpContext, text: str) -> GP:
     return gp
 
 
-def set_gp_accepting(ctx: OpContext, rpps_text: str, accepting: bool) -> str:
-    """Pause (``False``) or resume (``True``) proposals to a GP."""
+def change_gp_accepting(ctx: OpContext, rpps_text: str, accepting: bool) -> tuple[GP, bool]:
+    """Pause (``False``) or resume (``True``) proposals to a GP; return it and whether it changed.
+
+    Resuming settles the GP's open alerts (paused, no capacity…): the digest stops listing them.
+    """
     gp = find_gp(ctx, rpps_text)
     changed = gps.set_accepting(ctx.session, gp, accepting, now=ctx.now, actor=ctx.actor,
                                 inbound_id=ctx.inbound_id)
     if accepting:
         resolve_alerts(ctx, subject_ref=gp.rpps, prefix="gp_")
+    return gp, changed
+
+
+def set_gp_accepting(ctx: OpContext, rpps_text: str, accepting: bool) -> str:
+    """Pause (``False``) or resume (``True``) proposals to a GP (``PAUSE``/``REPRISE``)."""
+    gp, changed = change_gp_accepting(ctx, rpps_text, accepting)
+    if accepting:
         if not changed:
             return f"{gp.display_name} ({gp.rpps}) recevait déjà des propositions : rien à changer."
         return f"{gp.display_name} ({gp.rpps}) reçoit de nouveau des propositions."
@@ -388,6 +398,7 @@ def propose_entry(ctx: OpContext, entry: Entry, rpps_text: str) -> str:
     commune or criteria is allowed — the coordinator decides — and said.
     """
     # Imported here: matching is needed by this operation only, not by every mail's dispatch.
+    from mailbot.matching.pool import compatible
     from mailbot.workflows import proposals
 
     gp = find_gp(ctx, rpps_text)
@@ -400,7 +411,7 @@ def propose_entry(ctx: OpContext, entry: Entry, rpps_text: str) -> str:
     proposals.propose(ctx.app, ctx.session, entry, gp, ctx.now, ctx.actor, forced=True,
                       inbound_id=ctx.inbound_id)
     resolve_alerts(ctx, entry_id=entry.id, kinds=PROPOSAL_ALERT_KINDS)
-    warning = ("" if proposals.compatible(gp, entry, local_date(ctx.now)) else
+    warning = ("" if compatible(gp, entry, local_date(ctx.now)) else
                " Attention : ce patient ne correspond pas aux critères ou aux communes déclarés "
                "par ce médecin.")
     return f"{entry.ref} proposée à {gp.display_name} ({gp.rpps}) : il a reçu la proposition.{warning}"

@@ -24,7 +24,7 @@ from mailbot.faults import checkpoint
 from mailbot.jobs.urgent import notify_urgent_safely
 from mailbot.senders import address_of
 from mailbot.transports.base import FetchedMail, InboundTransport, OversizedMail, set_aside_all
-from store import audit, inbound
+from store import appends, audit, inbound
 from store.alerts import raise_alert
 from store.models import InboundMessage, InboundState
 
@@ -109,6 +109,8 @@ class Pipeline:
     def _process_batch(self, inbound_ids: list[int], *, isolate: bool) -> dict[int, InboundState]:
         states: dict[int, InboundState] = {}
         with self.app.db.transaction() as session:
+            if not isolate:  # a failure rolls everything back: append-only rows can wait
+                appends.enable(session)
             for row in inbound.load_for_processing(session, inbound_ids):
                 if not isolate:
                     states[row.id] = self._process_one(session, row)

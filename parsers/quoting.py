@@ -66,6 +66,9 @@ _NAME_LINE = re.compile(
 )
 
 
+_LE_ON = re.compile(r"^\s*(?:le|on)\s", _I)
+
+
 def _is_quoted(line: str) -> bool:
     return line.lstrip().startswith(">")
 
@@ -77,7 +80,7 @@ def _is_attribution(lines: list[str], i: int) -> int:
         return 0
     if _ATTRIBUTION.match(line):
         return 1
-    if i + 1 < len(lines) and re.match(r"^\s*(?:le|on)\s", line, _I):
+    if i + 1 < len(lines) and _LE_ON.match(line):
         joined = line.rstrip() + " " + lines[i + 1].strip()
         if len(joined) <= 400 and _ATTRIBUTION.match(joined):
             return 2

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
+from store import appends
 from store.models import AuditRecord
 
 GENESIS = "0" * 64
@@ -57,13 +58,15 @@ def record(session: Session, *, actor: str, action: str, object_type: str,
 
     ``before``/``after`` hold states and field names, never identities. The
     row is written with a Core ``INSERT`` (append-only: the ORM's unit of
-    work would only add cost on this hot path).
+    work would only add cost on this hot path), batched when the session
+    buffers appends (:mod:`store.appends`).
     """
     prev_hash = session.info.get(_HEAD)
     if prev_hash is None:
         # First append of this transaction: lock the chain (PostgreSQL) and read its head.
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        appends.flush(session)
         last = session.connection().execute(_HEAD_QUERY).scalar()
         prev_hash = last or GENESIS
     values = {
@@ -73,7 +76,7 @@ def record(session: Session, *, actor: str, action: str, object_type: str,
         "after": after, "inbound_message_id": inbound_message_id, "prev_hash": prev_hash,
     }
     values["hash"] = _digest(prev_hash, values)
-    session.connection().execute(_INSERT, values)
+    appends.add(session, _INSERT, values)
     session.info[_HEAD] = values["hash"]
     return str(values["hash"])
 

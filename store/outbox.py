@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, event, func, insert, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from store.models import OutboxMessage, OutboxState
 from store.types import UTCDateTime
@@ -17,13 +17,28 @@ _SENT_TO_SINCE = select(func.count()).select_from(OutboxMessage).where(
     OutboxMessage.created_at >= bindparam("since", type_=UTCDateTime()))
 
 
+_COUNTS = "outbox_sent_to"  # session.info: recipient → (window start, mails) for this transaction
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_counts(session: Session, transaction: SessionTransaction) -> None:
+    """The counts are read once per transaction: a new one reads them again."""
+    if transaction.parent is None:
+        session.info.pop(_COUNTS, None)
+
+
 def enqueue(session: Session, *, message_id: str, kind: str, sender: str,
             recipients: Sequence[str], raw: bytes, health_data: bool, now: dt.datetime,
             entry_id: int | None = None, inbound_id: int | None = None) -> int:
     """Add a mail to the outbox in the caller's transaction; return its id."""
+    recipient = recipients[0].lower() if recipients else None
+    counts: dict[str, tuple[dt.datetime, int]] = session.info.get(_COUNTS, {})
+    if recipient in counts:
+        since, sent = counts[recipient]
+        counts[recipient] = (since, sent + 1)
     return int(session.connection().execute(_INSERT, {
         "message_id": message_id, "created_at": now, "kind": kind, "sender": sender,
-        "recipients": list(recipients), "recipient": recipients[0].lower() if recipients else None,
+        "recipients": list(recipients), "recipient": recipient,
         "raw": raw, "health_data": health_data,
         "state": OutboxState.PENDING, "attempts": 0, "next_attempt_at": now, "entry_id": entry_id,
         "inbound_message_id": inbound_id, "last_error": None, "sent_at": None, "route": None,
@@ -76,6 +91,19 @@ def counts_by_state(session: Session) -> dict[str, int]:
 
 
 def sent_to_since(session: Session, recipient: str, since: dt.datetime) -> int:
-    """How many mails were enqueued for ``recipient`` since ``since`` (loop guard; indexed)."""
-    return int(session.connection().execute(_SENT_TO_SINCE, {"recipient": recipient.lower(),
+    """How many mails were enqueued for ``recipient`` since ``since`` (loop guard; indexed).
+
+    Read once per recipient and transaction, then counted as :func:`enqueue` adds mails:
+    a batch of referrals from one partner costs one query, not one per mail. Within the
+    transaction a later ``since`` reuses the earlier window (a few seconds wider), so the
+    count can only be higher, never lower, than the exact one.
+    """
+    key = recipient.lower()
+    counts: dict[str, tuple[dt.datetime, int]] = session.info.setdefault(_COUNTS, {})
+    cached = counts.get(key)
+    if cached is not None and cached[0] <= since:
+        return cached[1]
+    sent = int(session.connection().execute(_SENT_TO_SINCE, {"recipient": key,
                                                              "since": since}).scalar_one())
+    counts[key] = (since, sent)
+    return sent

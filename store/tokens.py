@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from store import appends
 from store.models import Token
 from store.refs import random_code
 
@@ -21,7 +22,7 @@ def issue(session: Session, *, kind: str, recipient: str, now: dt.datetime, ttl_
           outbox_message_id: str | None = None) -> str:
     """A new random token bound to ``recipient`` and one purpose, valid ``ttl_days``; its code."""
     code = random_code(CODE_LENGTH)
-    session.connection().execute(_INSERT, {
+    appends.add(session, _INSERT, {
         "code": code, "kind": kind, "recipient": recipient.lower(), "entry_id": entry_id,
         "object_id": object_id, "created_at": now, "expires_at": now + dt.timedelta(days=ttl_days),
         "outbox_message_id": outbox_message_id, "used_at": None})

@@ -58,6 +58,34 @@ def test_sql_order_is_the_python_order_of_the_policy(bot: Bot, policy: str) -> N
         assert total == len(expected) == 60
 
 
+@pytest.mark.parametrize("policy", ["fifo", "criteria", "weighted"])
+def test_a_whole_round_read_gives_the_same_order(bot: Bot, policy: str) -> None:
+    """Many postal codes (a round) are read another way on SQLite: same candidates, same order."""
+    from mailbot.matching.pool import SCAN_CODES
+
+    codes = [f"16{n:03d}" for n in range(SCAN_CODES + 4)]
+    rng = random.Random(9)
+    config_with(bot.app, policy=policy)
+    with bot.app.db.transaction() as session:
+        for n in range(90):
+            add_entry(session, n, received=T0 + dt.timedelta(hours=rng.randint(0, 150 * 24)),
+                      birth=NOW.date() - dt.timedelta(days=rng.randint(0, 95 * 365)),
+                      code_postal=rng.choice(codes), ald=rng.random() < 0.3,
+                      urgent=rng.random() < 0.1, situation_complexe=rng.random() < 0.1)
+        session.flush()
+        gp = add_gp(session, 1, areas=[(cp, None) for cp in codes])
+        rules = Rules.of(gp, local_date(NOW))
+        whole = Pool.load(session, bot.app.config.matching, NOW, codes)
+        one_by_one = [list(Pool.load(session, bot.app.config.matching, NOW, [cp])
+                           .candidates(rules)[1]) for cp in codes]
+        entries = session.query(Entry).all()
+        expected = [e.id for e in sorted(entries, key=lambda e: sort_key(bot.app.config.matching,
+                                                                         e, NOW))]
+        assert list(whole.candidates(rules)[1]) == expected
+        for cp, ids in zip(codes, one_by_one, strict=True):
+            assert ids == [i for i in expected if whole.where[i][0] == cp]
+
+
 def test_group_conditions_agree_in_sql_and_python(bot: Bot) -> None:
     _random_entries(bot, 80, seed=3)
     today = local_date(NOW)

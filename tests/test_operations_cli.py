@@ -7,7 +7,8 @@ import getpass
 
 from sqlalchemy import select
 
-from store.models import AuditRecord, Entry
+from store.alerts import raise_alert
+from store.models import Alert, AuditRecord, Entry
 from store.models_matching import Proposal
 from tests.helpers import Bot
 from tests.test_commands_mail import audit_rows, registered, row_of
@@ -78,3 +79,36 @@ def test_propose_from_the_cli_sends_the_proposal(bot: Bot) -> None:
         assert session.scalars(select(Proposal)).one().actor == f"cli:{getpass.getuser()}"
     proc = bot.cli("entries", "propose", ref, "--gp", rpps(1), check=False)
     assert proc.returncode == 2 and "proposée à un médecin" in proc.stderr
+
+
+def test_gp_pause_and_resume_from_the_cli_are_the_mail_operations(bot: Bot) -> None:
+    with bot.app.db.transaction() as session:
+        add_gp(session, 1)
+        raise_alert(session, kind="gp_no_capacity", reason="capacité à 0", now=T0,
+                    subject_ref=rpps(1))
+    assert "est en pause." in bot.cli("gps", "pause", rpps(1)).stdout
+    with bot.app.db.sessions() as session:
+        assert session.scalars(select(Alert)).one().resolved_at is None  # pausing settles nothing
+    assert "reçoit des propositions." in bot.cli("gps", "resume", rpps(1)).stdout
+    with bot.app.db.sessions() as session:
+        assert session.scalars(select(Alert)).one().resolved_at is not None  # as REPRISE by mail
+    actors = {(a.action, a.actor) for a in audit_rows(bot, "gp.")}
+    assert actors == {("gp.paused", f"cli:{getpass.getuser()}"),
+                      ("gp.resumed", f"cli:{getpass.getuser()}")}
+    proc = bot.cli("gps", "pause", "123", check=False)
+    assert proc.returncode == 2 and "numéro RPPS illisible" in proc.stderr
+
+
+def test_every_mail_command_has_its_cli_equivalent(bot: Bot) -> None:
+    """AIDE is ``--help``; each other command names an action of ``entries`` or ``gps``."""
+    from mailbot.commands import commands
+
+    equivalents = {"STATUT": ("entries", "status"), "CLOTURER": ("entries", "close"),
+                   "ROUVRIR": ("entries", "reopen"), "PRIORITAIRE": ("entries", "prioritize"),
+                   "PROPOSER": ("entries", "propose"), "RENVOYER": ("entries", "resend"),
+                   "COMPLETER": ("entries", "complete"), "PAUSE": ("gps", "pause"),
+                   "REPRISE": ("gps", "resume"), "AIDE": ("entries", "--help")}
+    assert set(equivalents) == set(commands())
+    helps = {group: bot.cli(group, "--help").stdout for group in ("entries", "gps")}
+    for name, (group, action) in equivalents.items():
+        assert action in helps[group], name

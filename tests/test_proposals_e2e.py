@@ -188,7 +188,7 @@ def test_no_answer_gets_one_reminder_then_expires_back_to_waiting(bot: Bot) -> N
     out = bot.cli("jobs", "run", "proposals_expiry", "--at", "2026-11-05T09:00").stdout
     assert "1 relance(s), 0 expirée(s)" in out
     reminder = bot.sent()[1]
-    assert "Rappel" in reminder["Subject"] and reminder["In-Reply-To"] == first["Message-ID"]
+    assert "Rappel" in reminder["Subject"] and reminder["In-Reply-To"] == first["Message-ID"].strip()
     assert token_in(reminder["Subject"]) != token_in(first["Subject"])
     out = bot.cli("jobs", "run", "proposals_expiry", "--at", "2026-11-06T09:00").stdout
     assert "0 relance(s), 0 expirée(s)" in out

@@ -14,6 +14,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot import operations
 from mailbot.app import App
 from mailbot.cli.common import app_of
 from mailbot.errors import NotFoundError, UsageError
@@ -148,10 +149,13 @@ def cmd_set(args: argparse.Namespace) -> int:
 
 
 def _set_accepting(args: argparse.Namespace, accepting: bool) -> int:
+    """The operation of ``PAUSE``/``REPRISE`` by mail (audited as ``cli:<user>``)."""
+    from mailbot.cli.entries import cli_actor
+
     app = app_of(args)
     with app.db.transaction() as session:
-        gp = _find(session, args.rpps)
-        changed = gps.set_accepting(session, gp, accepting, now=app.clock.now(), actor=ACTOR)
+        ctx = operations.OpContext(app, session, cli_actor(), app.clock.now())
+        gp, changed = operations.change_gp_accepting(ctx, args.rpps, accepting)
         state = "reçoit des propositions" if accepting else "est en pause"
         print(f"{gp.display_name} {state}" + ("." if changed else " (déjà le cas)."))
     return 0

@@ -18,18 +18,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from mailbot.errors import UsageError
 from mailbot.faults import checkpoint
+from mailbot.importer.bulk import NewEntry, write_entries
 from mailbot.importer.columns import Header, find_header
 from mailbot.importer.rows import RowContext, RowPlan, read_row
 from mailbot.importer.sheets import read_sheets
 from mailbot.importer.statuses import Status, read_status
 from mailbot.workflows import problems as problem_list
 from parsers.referral.types import FRENCH_LABELS
-from store import audit, entries
+from store import appends, audit, entries
 from store.db import Database
 from store.models import OPEN_STATUSES, Entry, EntryEvent, EntryStatus
 from store.models_coordination import ImportBatch, ImportRow
@@ -139,6 +140,10 @@ class _Importer:
         # entries.find_open_duplicate (the exact rule), which spares two queries per new patient.
         self.open_ins: set[str] = set()
         self.open_keys: set[str] = set()
+        # Rows to create, written together by :meth:`flush` (one chunk of rows at a time).
+        self.pending: list[tuple[RowPlan, RowResult, NewEntry]] = []
+        self.pending_rows: list[tuple[RowPlan, dict[str, Any]]] = []  # import_row values
+        self.keys: dict[int, str | None] = {}  # id(plan) → identity key (plans live all run)
 
     def load(self, session: Session) -> _Importer:
         """Remember the rows imported before (this file's rows, every file's patients)."""
@@ -158,14 +163,22 @@ class _Importer:
 
     def _maybe_open(self, plan: RowPlan) -> bool:
         ins = plan.fields.get("ins")
-        key = entries.identity_key(_text(plan.fields.get("nom")), _text(plan.fields.get("prenom")),
-                                   _day(plan.fields.get("date_naissance")))
+        key = self._key(plan)
         return bool((ins and ins in self.open_ins) or (key and key in self.open_keys))
+
+    def _key(self, plan: RowPlan) -> str | None:
+        """The row's identity key (name, first name, birth date), computed once per row."""
+        found = self.keys.get(id(plan), "")
+        if found == "":
+            found = entries.identity_key(_text(plan.fields.get("nom")),
+                                         _text(plan.fields.get("prenom")),
+                                         _day(plan.fields.get("date_naissance")))
+            self.keys[id(plan)] = found
+        return found
 
     def _identities(self, plan: RowPlan) -> list[str]:
         ins = plan.fields.get("ins")
-        key = entries.identity_key(_text(plan.fields.get("nom")), _text(plan.fields.get("prenom")),
-                                   _day(plan.fields.get("date_naissance")))
+        key = self._key(plan)
         return [f"ins:{ins}" if ins else "", f"key:{key}" if key else ""]
 
     def _open_twin(self, plan: RowPlan) -> RowPlan | None:
@@ -199,55 +212,86 @@ class _Importer:
             result.outcome, result.ref, result.notes = "already", before, []
             result.detail = "déjà importée lors d'un import précédent"
             return result
-        existing = (entries.find_open_duplicate(session, plan.fields) if self._maybe_open(plan)
-                    else None)
+        existing = None
+        if self._maybe_open(plan):  # rare: the database (with the rows still pending) decides
+            self.flush(session)
+            existing = entries.find_open_duplicate(session, plan.fields)
         twin = self.run_prints.get(fingerprint) or (self._open_twin(plan) if existing is None
                                                     else None)
+        if twin is not None and twin.entry_id is None and existing is None:
+            self.flush(session)  # the twin is still pending: its entry id is needed below
+        source: RowPlan | None = None  # the row whose entry this row's import_row points to
+        entry_id: int | None = None
         if existing is not None:
-            entry_id: int | None = self._merge(session, plan, existing, result)
+            entry_id = self._merge(session, plan, existing, result)
         elif twin is not None:  # the same patient and date twice in the file, already closed
             entry_id = twin.entry_id
             result.outcome, result.ref = "duplicate", twin.ref
             result.detail = f"même patient que la ligne {twin.number}"
         else:
-            entry_id = self._create(session, plan, result)
+            self._create(plan, result)
+            source = plan
         if not self.options.dry_run:  # a trial remembers its rows in memory only
-            session.add(ImportRow(batch_id=self.batch_id, file_sha256=self.report.sha256,
-                                  sheet=plan.sheet, row_number=plan.number,
-                                  fingerprint=fingerprint, outcome=result.outcome,
-                                  entry_id=entry_id))
+            self.pending_rows.append((source or plan, {
+                "batch_id": self.batch_id, "file_sha256": self.report.sha256,
+                "sheet": plan.sheet, "row_number": plan.number, "fingerprint": fingerprint,
+                "outcome": result.outcome, "entry_id": entry_id}))
         self.done_rows[(plan.sheet, plan.number)] = result.ref or ""
         if fingerprint not in self.run_prints:
-            plan.entry_id, plan.ref = entry_id, result.ref
+            if source is None:
+                plan.entry_id, plan.ref = entry_id, result.ref
             self.run_prints[fingerprint] = plan
         return result
 
-    def _create(self, session: Session, plan: RowPlan, result: RowResult) -> int:
+    def _create(self, plan: RowPlan, result: RowResult) -> None:
+        """Queue the row's new entry; :meth:`flush` writes it and fills in its reference."""
         open_status = plan.status in (EntryStatus.WAITING, EntryStatus.INCOMPLETE)
         stored = [problem_list.problem_dict(p) for p in plan.problems] if (
             plan.status is EntryStatus.INCOMPLETE) else []
-        entry = entries.create_entry(
-            session, fields=plan.fields, status=plan.status if open_status else EntryStatus.WAITING,
-            problems=stored, now=self.now, received_at=plan.received_at or self.now,
+        new = NewEntry(
+            fields=plan.fields, status=plan.status if open_status else EntryStatus.WAITING,
+            problems=stored, received_at=plan.received_at or self.now,
             referrer_email=plan.referrer_email, referrer_name=_text(plan.fields.get("referent_nom")),
-            actor=self.options.actor)
-        session.add(EntryEvent(entry_id=entry.id, at=self.now, kind="imported", detail={
-            "batch": self.batch_id, "sheet": plan.sheet, "row": plan.number,
-            "file_sha256": self.report.sha256}))
-        if not open_status:
-            entries.set_status(session, entry, plan.status, now=plan.resolved_at or self.now,
-                               reason=plan.reason, actor=self.options.actor)
-            if plan.resolved_at is None:  # unknown exit date: not counted in durations
-                entry.resolved_at = None
-        self.created_rows[entry.id] = plan
-        plan.entry_id, plan.ref = entry.id, entry.ref
-        self._remember(entry, plan)
+            final_status=None if open_status else plan.status,
+            final_at=None if open_status else plan.resolved_at or self.now,
+            final_reason=None if open_status else plan.reason,
+            # unknown exit date: not counted in durations
+            keep_resolved_at=plan.resolved_at is not None,
+            extra_events=[("imported", {"batch": self.batch_id, "sheet": plan.sheet,
+                                        "row": plan.number, "file_sha256": self.report.sha256})])
+        self.pending.append((plan, result, new))
+        if open_status:
+            for identity in self._identities(plan):
+                if identity:
+                    self.run_open.setdefault(identity, plan)
+            ins, key = plan.fields.get("ins"), self._key(plan)
+            if isinstance(ins, str) and ins:
+                self.open_ins.add(ins)
+            if key:
+                self.open_keys.add(key)
         result.outcome = "incomplete" if plan.status is EntryStatus.INCOMPLETE else "created"
-        result.status, result.ref = entry.status, entry.ref
+        result.status = plan.status.value
         if stored:
             result.detail = "à compléter : " + ", ".join(
                 dict.fromkeys(FRENCH_LABELS.get(p["key"], p["key"]) for p in stored))
-        return entry.id
+
+    def flush(self, session: Session) -> None:
+        """Write the queued entries and import rows (one chunk) in the caller's transaction."""
+        if self.pending:
+            write_entries(session, [new for _, _, new in self.pending], now=self.now,
+                          actor=self.options.actor)
+            for plan, result, new in self.pending:
+                assert new.id is not None and new.ref is not None
+                plan.entry_id, plan.ref = new.id, new.ref
+                result.ref = new.ref
+                self.done_rows[(plan.sheet, plan.number)] = new.ref
+                self.created_rows[new.id] = plan
+            self.pending = []
+        if self.pending_rows:
+            rows = [{**values, "entry_id": values["entry_id"] or source.entry_id}
+                    for source, values in self.pending_rows]
+            session.connection().execute(insert(ImportRow), rows)
+            self.pending_rows = []
 
     def _merge(self, session: Session, plan: RowPlan, existing: Entry, result: RowResult) -> int:
         entries.merge_fields(session, existing, plan.fields, now=self.now, kind="merged",
@@ -304,11 +348,13 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: dt.date
         for start in range(0, total, options.batch_rows):
             session = db.sessions()
             transaction = session.begin()
+            appends.enable(session)
             try:
                 for plan in plans[start:start + options.batch_rows]:
                     report.rows.append(importer.apply(session, plan))
                     if progress:
                         progress(len(report.rows), total)
+                importer.flush(session)
             finally:
                 transaction.rollback()
                 session.close()
@@ -321,11 +367,13 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: dt.date
     done = 0
     for start in range(0, total, options.batch_rows):
         with db.transaction() as session:
+            appends.enable(session)  # audit rows and history: one executemany per chunk
             for plan in plans[start:start + options.batch_rows]:
                 report.rows.append(importer.apply(session, plan))
                 done += 1
                 if progress:
                     progress(done, total)
+            importer.flush(session)
         checkpoint("import_after_batch")  # MAILBOT_CRASH_AT (tests): die between two batches
     counts = report.counts()
     with db.transaction() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import re
 import zlib
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,13 +38,42 @@ def schedule_of(app: App, job: Job) -> str:
     return app.config.jobs.schedules.get(job.name, job.default_schedule).strip()
 
 
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekdays(field: str) -> str:
+    """A cron day-of-week field with its numbers as names (``1-5`` → ``mon,tue,wed,thu,fri``).
+
+    In cron 0 and 7 are Sunday, 1 Monday; APScheduler 3 numbers days from
+    Monday = 0, so ``from_crontab("0 8 * * 1-5")`` would run Tuesday to Saturday.
+    Items that are not plain numbers, ranges or steps are left for APScheduler to judge.
+    """
+    items = []
+    for item in field.split(","):
+        match = re.fullmatch(r"(\d)(?:-(\d))?(?:/(\d+))?", item.strip())
+        if not match or int(match[1]) > 7 or (match[2] and int(match[2]) > 7):
+            items.append(item)
+            continue
+        first = int(match[1])
+        last = int(match[2]) if match[2] else (7 if match[3] else first)
+        step = int(match[3]) if match[3] else 1
+        if last < first or step < 1:
+            items.append(item)
+            continue
+        items.extend(dict.fromkeys(_CRON_DAYS[day] for day in range(first, last + 1, step)))
+    return ",".join(dict.fromkeys(items))
+
+
 def trigger_of(app: App, job: Job) -> CronTrigger | None:
     """The APScheduler trigger of a job, ``None`` when it is off."""
     expression = schedule_of(app, job)
     if expression.lower() == OFF:
         return None
+    fields = expression.split()
+    if len(fields) == 5:
+        fields[4] = _weekdays(fields[4])
     try:
-        return CronTrigger.from_crontab(expression, timezone=zone(app))
+        return CronTrigger.from_crontab(" ".join(fields), timezone=zone(app))
     except ValueError as error:
         raise ConfigError(f"expression cron invalide « {expression} » ({error})",
                           file=str(app.config.source), key=f"jobs.schedules.{job.name}",
@@ -73,8 +103,9 @@ def next_run(app: App, job: Job, after: dt.datetime) -> dt.datetime | None:
     return fire.astimezone(dt.UTC) if fire else None
 
 
-def _lock_key(name: str) -> int:
-    return zlib.crc32(f"mailbot-job:{name}".encode())
+def _lock_key(name: str, schema: str | None = None) -> int:
+    """The advisory lock of a job, per schema: tenants sharing one database never block each other."""
+    return zlib.crc32(f"mailbot-job:{schema or ''}:{name}".encode())
 
 
 @contextlib.contextmanager
@@ -85,12 +116,13 @@ def _job_lock(app: App, name: str) -> Iterator[bool]:
         return
     with app.db.engine.connect() as connection:
         got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                      {"k": _lock_key(name)}).scalar())
+                                      {"k": _lock_key(name, app.db.schema)}).scalar())
         try:
             yield got
         finally:
             if got:
-                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _lock_key(name)})
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"),
+                                   {"k": _lock_key(name, app.db.schema)})
             connection.commit()
 
 

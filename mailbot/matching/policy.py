@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, case, literal
 from mailbot.clock import local_date
 from mailbot.config import MatchingConfig
 from mailbot.matching.criteria import GROUPS, group_label, group_of
-from mailbot.matching.sqlfuncs import epoch_days
+from mailbot.matching.sqlfuncs import epoch_days, unindexed
 from store.models import Entry
 
 POLICY_LABELS = {
@@ -44,18 +44,23 @@ def _weights_sql(config: MatchingConfig, today: dt.date) -> ColumnElement[Any]:
     return total
 
 
-def order_by(config: MatchingConfig, now: dt.datetime) -> list[Any]:
-    """The ``ORDER BY`` of candidates under the configured policy (best first)."""
+def order_by(config: MatchingConfig, now: dt.datetime, *, scan: bool = False) -> list[Any]:
+    """The ``ORDER BY`` of candidates under the configured policy (best first).
+
+    ``scan``: the query reads the whole table, then sorts — SQLite must not
+    walk the registration-date index instead (see :class:`~mailbot.matching.sqlfuncs.unindexed`).
+    """
     today = local_date(now)
+    received: Any = unindexed(Entry.received_at) if scan else Entry.received_at
     if config.policy == "criteria":
         whens = [(GROUPS[key].sql(today), position) for position, key in enumerate(config.groups)]
         rank: ColumnElement[Any] = (case(*whens, else_=len(config.groups)) if whens
                                     else literal(0))
-        return [rank, Entry.received_at, Entry.id]
+        return [rank, received, Entry.id]
     if config.policy == "weighted":
         score = _weights_sql(config, today) - epoch_days(Entry.received_at)
-        return [score.desc(), Entry.received_at, Entry.id]
-    return [Entry.received_at, Entry.id]
+        return [score.desc(), received, Entry.id]
+    return [received, Entry.id]
 
 
 def _terms(config: MatchingConfig, entry: Any, now: dt.datetime) -> dict[str, float]:

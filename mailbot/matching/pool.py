@@ -34,6 +34,10 @@ from store.models_matching import GP, Proposal
 # What a GP's criteria need, as plain integers (the database orders by the policy, so no more).
 ALD, COMPLEX, HOME = 1, 2, 4
 BANDS = tuple(AGE_BANDS)  # the age band column holds a position in this tuple
+# SQLite, more postal codes than this (a whole round): one pass over the table, then one
+# sort, beats fetching nearly every row through the postal-code index (twice as fast at
+# 100 000 entries). A GP's own few postal codes stay on the index.
+SCAN_CODES = 8
 
 
 def _flags() -> ColumnElement[int]:
@@ -190,11 +194,13 @@ class Pool:
         wanted = sorted(set(codes))
         rows: Sequence[Any] = []
         if wanted:
+            scan = len(wanted) > SCAN_CODES and session.get_bind().dialect.name == "sqlite"
+            code: Any = unindexed(Entry.code_postal) if scan else Entry.code_postal
             rows = session.connection().execute(
                 select(Entry.id, Entry.code_postal, Entry.commune, _flags(),
                        band_column(local_date(now)))
-                .where(unindexed(Entry.status) == EntryStatus.WAITING, Entry.code_postal.in_(wanted))
-                .order_by(*order_by(config, now))).all()
+                .where(unindexed(Entry.status) == EntryStatus.WAITING, code.in_(wanted))
+                .order_by(*order_by(config, now, scan=scan))).all()
         grouped: dict[str, list[int]] = {}
         for rank, row in enumerate(rows):
             grouped.setdefault(row[1], []).append(rank)

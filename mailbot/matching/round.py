@@ -138,10 +138,14 @@ def _wanted(app: App, gp: GP, picks: list[Pick], entries: dict[int, Entry], use:
     return wanted
 
 
-def lock_gps(session: Session, ids: list[int]) -> dict[int, GP]:
-    """The GPs, locked on PostgreSQL (a round and a DEMANDE never fill one GP at once)."""
-    query = (select(GP).where(GP.id.in_(ids)).options(selectinload(GP.areas))
-             .execution_options(populate_existing=True))
+def lock_gps(session: Session, ids: list[int], *, areas: bool = True) -> dict[int, GP]:
+    """The GPs, locked on PostgreSQL (a round and a DEMANDE never fill one GP at once).
+
+    ``areas=False`` when the places served are not needed (writing a planned round).
+    """
+    query = select(GP).where(GP.id.in_(ids)).execution_options(populate_existing=True)
+    if areas:
+        query = query.options(selectinload(GP.areas))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=GP)
     return {gp.id: gp for gp in session.scalars(query)}
@@ -242,7 +246,7 @@ def run_round(app: App, now: dt.datetime) -> RoundReport:
     for start in range(0, len(order), WRITE_BATCH):
         batch = order[start:start + WRITE_BATCH]
         with app.db.transaction() as session:
-            gps = lock_gps(session, batch)
+            gps = lock_gps(session, batch, areas=False)
             used = proposal_store.usage_by_gp(session, month_start=month, period_start=period,
                                               gp_ids=batch)
             entries = _lock_entries(session, [p.entry_id for g in batch for p in plan[g]])

@@ -9,10 +9,9 @@ the Message-ID, so delivering the same mail twice leaves one file.
 from __future__ import annotations
 
 import asyncio
-import email.parser
-import email.policy
 import hashlib
 import os
+import re
 import socket
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +20,9 @@ from mailbot.errors import TransportTemporaryError
 from mailbot.transports.base import DeliveryReport, FetchedMail, OversizedMail
 
 QUARANTINE = ".Quarantine"
-_HEADERS = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+# The first Message-ID header of a mail's header block, with its continuation lines.
+_MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+_END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
 
 
 def ensure_maildir(path: Path) -> None:
@@ -143,8 +144,10 @@ class MaildirOutbound:
     @staticmethod
     def file_name(raw: bytes) -> str:
         """A name derived from the Message-ID (or the content), stable across retries."""
-        message_id = _HEADERS.parsebytes(raw).get("Message-ID")
-        key = " ".join(str(message_id).split()).encode() if message_id else raw
+        end = _END_OF_HEADERS.search(raw)
+        found = _MESSAGE_ID.search(raw, 0, end.start() if end else len(raw))
+        message_id = b" ".join(found[1].split()) if found else b""
+        key = message_id or raw
         return hashlib.sha256(key).hexdigest()[:32] + "." + socket.gethostname().replace("/", "_")
 
     async def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> DeliveryReport:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from email.message import Message
+from functools import cached_property
 
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,7 @@ from mailbot.app import App
 from mailbot.classify.base import Verdict
 from mailbot.mailer import Thread
 from mailbot.senders import Role
+from parsers.mime import body_text
 from store.models import InboundMessage, InboundState
 
 
@@ -28,6 +30,11 @@ class Work:
     sender_name: str | None
     role: Role
     now: dt.datetime
+
+    @cached_property
+    def body(self) -> str:
+        """The mail's best readable text (``parsers.mime.body_text``), decoded once."""
+        return body_text(self.msg)
 
     @property
     def thread(self) -> Thread:

@@ -12,7 +12,6 @@ from mailbot.mailer import enqueue_mail
 from mailbot.workflows import problems as problem_list
 from mailbot.workflows.base import Outcome, Work, escalate, processed
 from mailbot.workflows.intake import patient_label
-from parsers.mime import body_text
 from parsers.quoting import new_text
 from parsers.referral import NotAForm, ReferralForm, parse_text_form
 from store import entries
@@ -47,7 +46,7 @@ def handle_completion(work: Work, token: Token) -> Outcome:
     if entry.status != EntryStatus.INCOMPLETE:
         return escalate(f"complément reçu pour une inscription déjà {entry.status}",
                         kind="completion_late", entry_id=entry.id)
-    text = new_text(body_text(work.msg))
+    text = new_text(work.body)
     form = parse_text_form(text, today=local_date(work.now), partial=True)
     if isinstance(form, NotAForm) or not form.seen:
         return escalate("réponse sans information reconnue", kind="completion_unreadable",

@@ -20,7 +20,7 @@ from mailbot.errors import MailbotError
 from mailbot.mailer import enqueue_mail
 from mailbot.operations import OpContext
 from mailbot.workflows.base import Outcome, Work, processed
-from parsers.mime import body_text, decode_header_text
+from parsers.mime import decode_header_text
 from parsers.quoting import new_text
 from store import audit
 from store.models import InboundState
@@ -78,7 +78,7 @@ def handle_commands(work: Work) -> Outcome:
     """Read a coordinator's mail as commands, run them, and answer with their results."""
     assert work.sender is not None  # coordinators are known senders
     subject = decode_header_text(str(work.msg.get("Subject", "")))
-    lines = parse_commands(new_text(body_text(work.msg)), subject)
+    lines = parse_commands(new_text(work.body), subject)
     ctx = CommandContext(op=OpContext(work.app, work.session, f"coordinator:{work.sender}",
                                       work.now, inbound_id=work.row.id), sender=work.sender)
     results = run_commands(ctx, lines, work.app.config.coordination.max_commands_per_mail)
@@ -94,7 +94,7 @@ def handle_commands(work: Work) -> Outcome:
 
 def refuse_commands(work: Work) -> Outcome | None:
     """Quarantine a mail of commands from an address that is not a coordinator's, else ``None``."""
-    if not starts_with_command(new_text(body_text(work.msg))):
+    if not starts_with_command(new_text(work.body)):
         return None
     log.warning("inbound %s: commands from a non-coordinator address, quarantined", work.row.id)
     return Outcome(InboundState.QUARANTINED,

@@ -27,7 +27,6 @@ from mailbot.matching.offer import (
 )
 from mailbot.workflows.base import Outcome, Work, escalate, processed
 from mailbot.workflows.gp_mail import COMMAND_INTENTS, run_command
-from parsers.mime import body_text
 from parsers.replies import classify_gp_reply
 from store import entries
 from store import proposals as proposal_store
@@ -119,7 +118,7 @@ def handle_followup_reply(work: Work, token: Token) -> Outcome:
                         entry_id=token.entry_id)
     entry = session.get(Entry, proposal.entry_id, with_for_update=work.app.db.is_postgres)
     assert entry is not None
-    answer = classify_gp_reply(body_text(work.msg), context="followup")
+    answer = classify_gp_reply(work.body, context="followup")
     if answer.intent in COMMAND_INTENTS:
         return run_command(work, proposal.gp, answer)
     if answer.intent not in ("became_mt", "not_mt"):

@@ -16,7 +16,7 @@ from mailbot.mailer import enqueue_mail
 from mailbot.matching.offer import COMMAND_HELP, gp_context
 from mailbot.matching.round import fill_gp, gp_usage
 from mailbot.workflows.base import Outcome, Work, escalate, processed
-from parsers.mime import body_text, decode_header_text
+from parsers.mime import decode_header_text
 from parsers.quoting import new_text
 from parsers.replies import GPReply, classify_gp_reply
 from store import gps
@@ -106,7 +106,7 @@ def handle_gp_mail(work: Work) -> Outcome:
     gp = gps.get_by_email(work.session, work.sender or "")
     if gp is None:  # pragma: no cover - the role comes from the same table
         return escalate("message d'un médecin inconnu", kind="gp_mail")
-    body = body_text(work.msg)
+    body = work.body
     reply = classify_gp_reply(body, context="any")
     if reply.intent == "unclear" and not new_text(body).strip():
         reply = classify_gp_reply(decode_header_text(str(work.msg.get("Subject", ""))),

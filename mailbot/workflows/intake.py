@@ -9,7 +9,7 @@ from mailbot.clock import local_date
 from mailbot.mailer import enqueue_mail
 from mailbot.workflows import problems as problem_list
 from mailbot.workflows.base import Outcome, Work, escalate, processed
-from parsers.referral import NotAForm, ReferralForm, parse_referral_message
+from parsers.referral import NotAForm, ReferralForm, parse_text_form
 from store import entries
 from store.alerts import raise_alert
 from store.models import EntryStatus
@@ -38,7 +38,7 @@ def territory_refusal(work: Work, code_postal: str | None) -> str | None:
 
 def handle_referral(work: Work) -> Outcome:
     """Read a partner's mail as a referral form and register it."""
-    result = parse_referral_message(work.msg, today=local_date(work.now))
+    result = parse_text_form(work.body, today=local_date(work.now))
     if isinstance(result, NotAForm):
         return escalate(f"pas une fiche de saisine : {result.reason}", kind="not_a_form")
     return register_form(work, result)

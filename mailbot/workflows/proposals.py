@@ -37,7 +37,6 @@ from mailbot.matching.pool import compatible
 from mailbot.matching.round import fill_gp, gp_usage, lock_gps
 from mailbot.workflows.base import Outcome, Work, escalate, processed
 from mailbot.workflows.gp_mail import COMMAND_INTENTS, run_command
-from parsers.mime import body_text
 from parsers.replies import classify_gp_reply
 from store import entries
 from store import proposals as proposal_store
@@ -169,7 +168,7 @@ def handle_proposal_reply(work: Work, token: Token) -> Outcome:
     lock_gps(session, [proposal.gp_id])  # GP before entry, as the round and DEMANDE do
     entry = session.get(Entry, proposal.entry_id, with_for_update=work.app.db.is_postgres)
     assert entry is not None
-    answer = classify_gp_reply(body_text(work.msg), context="proposal")
+    answer = classify_gp_reply(work.body, context="proposal")
     if answer.intent in COMMAND_INTENTS:
         return run_command(work, proposal.gp, answer)
     if proposal.state != ProposalState.PENDING:

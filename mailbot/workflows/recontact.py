@@ -23,7 +23,6 @@ from __future__ import annotations
 from mailbot.clock import fr_date
 from mailbot.mailer import enqueue_mail
 from mailbot.workflows.base import Outcome, Work, escalate, processed
-from parsers.mime import body_text
 from parsers.quoting import new_text
 from parsers.replies import PatientReply, classify_patient_reply
 from store import addresses, calls, recontact
@@ -100,7 +99,7 @@ def handle_recontact_reply(work: Work, token: Token) -> Outcome:
         return escalate("jeton de recontact sans inscription", kind="reply_orphan")
     addresses.record_success(session, token.recipient, now=work.now, entry_id=entry.id,
                              inbound_id=work.row.id, actor=work.actor)
-    body = body_text(work.msg)
+    body = work.body
     reply = classify_patient_reply(body)  # reads the new text only (quoting stripped)
     text = new_text(body)
     rnd = _round_of(work, token)
