@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
+from store import audit
 from store.models import AuditRecord, Entry, EntryEvent
 from store.models_coordination import ImportBatch, ImportRow
 from tests.helpers import Bot
@@ -184,6 +185,8 @@ def test_import_keeps_registration_dates_statuses_and_is_idempotent(bot: Bot,
         assert batch.finished_at is not None and batch.file_name == workbook.name
         actions = [a.action for a in s.scalars(select(AuditRecord))]
         assert actions.count("import.run") == 1 and actions.count("entry.create") == 10
+        assert actions.count("entry.status") == 7  # the patients who had already left
+        assert audit.verify_chain(s) == []  # chunks written at once keep the hash chain whole
         kinds = [e.kind for e in s.scalars(select(EntryEvent))]
         assert kinds.count("imported") == 10 and kinds.count("merged") == 1
 

@@ -128,7 +128,40 @@ def merged_ranges(path: Path, member: str) -> list[tuple[int, int, int, int]]:
 
 
 def read_xlsx(path: Path, *, only: list[str] | None = None) -> list[Sheet]:
-    """The sheets of a workbook, values only (dates as ``datetime``), merged cells filled in."""
+    """The sheets of a workbook, values only (dates as ``datetime``), merged cells filled in.
+
+    Read by :mod:`mailbot.importer.xlsx` (fast); by openpyxl when that reader
+    does not recognise the workbook's layout.
+    """
+    from mailbot.importer.xlsx import FastReadError, read_values
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            book = read_values(archive)
+            names = _chosen(path, list(book.sheets), only)
+            sheets = []
+            for name in names:
+                sheet = Sheet(name=name, rows=book.rows(name), epoch_1904=book.epoch_1904)
+                _fill_merged(sheet.rows, merged_ranges(path, book.sheets[name]))
+                sheets.append(sheet)
+            return sheets
+    except (FastReadError, zipfile.BadZipFile, KeyError):
+        return read_xlsx_openpyxl(path, only=only)
+
+
+def _chosen(path: Path, names: list[str], only: list[str] | None) -> list[str]:
+    """The sheets asked for (all by default); SheetError naming the sheets when one is missing."""
+    if not only:
+        return names
+    missing = [n for n in only if n not in names]
+    if missing:
+        raise SheetError(f"{path} : pas de feuille « {missing[0]} » (feuilles : "
+                         + ", ".join(f"« {n} »" for n in names) + ")")
+    return [n for n in names if n in only]
+
+
+def read_xlsx_openpyxl(path: Path, *, only: list[str] | None = None) -> list[Sheet]:
+    """:func:`read_xlsx` with openpyxl (read-only mode)."""
     from openpyxl import load_workbook
 
     try:
@@ -136,18 +169,16 @@ def read_xlsx(path: Path, *, only: list[str] | None = None) -> list[Sheet]:
     except (zipfile.BadZipFile, KeyError, ValueError) as error:
         raise SheetError(f"{path} : classeur illisible ({error})") from None
     try:
-        names = workbook.sheetnames
-        if only:
-            missing = [n for n in only if n not in names]
-            if missing:
-                raise SheetError(f"{path} : pas de feuille « {missing[0]} » (feuilles : "
-                                 + ", ".join(f"« {n} »" for n in names) + ")")
-            names = [n for n in names if n in only]
+        names = _chosen(path, workbook.sheetnames, only)
         sheets = []
         for name in names:
             worksheet = workbook[name]
             sheet = Sheet(name=name, epoch_1904=workbook.epoch.year == 1904)
-            sheet.rows = [list(row) for row in worksheet.iter_rows(values_only=True)]
+            try:
+                sheet.rows = [list(row) for row in worksheet.iter_rows(values_only=True)]
+            except (IndexError, KeyError, TypeError, ValueError) as error:
+                raise SheetError(f"{path} : classeur illisible, feuille « {name} » "
+                                 f"({type(error).__name__})") from None
             member = getattr(worksheet, "_worksheet_path", None)  # openpyxl's archive path
             if member:
                 _fill_merged(sheet.rows, merged_ranges(path, member))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import ssl
 import threading
@@ -26,6 +27,10 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tests.servers.dovecot import HOST, free_port
 from tests.servers.pki import TEST_PASSWORD, TEST_USER, Pki
+
+# aiosmtpd itself sets the deprecated ``Session.login_data`` on every connection and logs a
+# warning each time: noise in test and benchmark output.
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)
