@@ -132,40 +132,6 @@ def test_unsupported_file_is_a_usage_error(tmp_path: Path) -> None:
         read_sheets(broken)
 
 
-def _trimmed(rows: list[list[object]]) -> list[list[object]]:
-    out = []
-    for row in rows:
-        cells = list(row)
-        while cells and cells[-1] is None:
-            cells.pop()
-        out.append(cells)
-    return out
-
-
-def test_the_fast_xlsx_reader_reads_what_openpyxl_reads(tmp_path: Path) -> None:
-    from mailbot.importer.sheets import read_xlsx_openpyxl
-    from tests.test_import import waitlist_xlsx
-
-    book = openpyxl.Workbook()  # shared strings, booleans, numbers, styled dates, 1904 epoch
-    book.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
-    ws = book.active
-    assert ws is not None
-    ws.append(["Nom", "ALD", "Âge", "Date d'inscription", "Note"])
-    ws.append(["DURAND", True, 77, dt.datetime(2024, 3, 15), 1.5])
-    ws.append([None, None, None, None, None])
-    ws.append(["Zoé LEFÈVRE", False, 3, dt.datetime(2023, 12, 31, 12, 30), "=1+1"])
-    ws["D4"].number_format = "DD/MM/YYYY HH:MM"
-    mac = tmp_path / "mac.xlsx"
-    book.save(mac)
-    for path in (waitlist_xlsx(tmp_path / "liste.xlsx"), mac):
-        fast, slow = read_xlsx(path), read_xlsx_openpyxl(path)
-        assert [(s.name, s.epoch_1904) for s in fast] == [(s.name, s.epoch_1904) for s in slow]
-        for mine, theirs in zip(fast, slow, strict=True):
-            assert _trimmed(mine.rows) == _trimmed(theirs.rows), mine.name
-    [sheet] = read_xlsx(mac)
-    assert sheet.epoch_1904 and sheet.rows[1][:4] == ["DURAND", True, 77, dt.datetime(2024, 3, 15)]
-
-
 def test_a_damaged_workbook_is_a_usage_error_not_a_crash(tmp_path: Path) -> None:
     import zipfile
 

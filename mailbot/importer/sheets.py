@@ -127,28 +127,6 @@ def merged_ranges(path: Path, member: str) -> list[tuple[int, int, int, int]]:
             for c1, r1, c2, r2 in _MERGE.findall(data)]
 
 
-def read_xlsx(path: Path, *, only: list[str] | None = None) -> list[Sheet]:
-    """The sheets of a workbook, values only (dates as ``datetime``), merged cells filled in.
-
-    Read by :mod:`mailbot.importer.xlsx` (fast); by openpyxl when that reader
-    does not recognise the workbook's layout.
-    """
-    from mailbot.importer.xlsx import FastReadError, read_values
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            book = read_values(archive)
-            names = _chosen(path, list(book.sheets), only)
-            sheets = []
-            for name in names:
-                sheet = Sheet(name=name, rows=book.rows(name), epoch_1904=book.epoch_1904)
-                _fill_merged(sheet.rows, merged_ranges(path, book.sheets[name]))
-                sheets.append(sheet)
-            return sheets
-    except (FastReadError, zipfile.BadZipFile, KeyError):
-        return read_xlsx_openpyxl(path, only=only)
-
-
 def _chosen(path: Path, names: list[str], only: list[str] | None) -> list[str]:
     """The sheets asked for (all by default); SheetError naming the sheets when one is missing."""
     if not only:
@@ -160,8 +138,9 @@ def _chosen(path: Path, names: list[str], only: list[str] | None) -> list[str]:
     return [n for n in names if n in only]
 
 
-def read_xlsx_openpyxl(path: Path, *, only: list[str] | None = None) -> list[Sheet]:
-    """:func:`read_xlsx` with openpyxl (read-only mode)."""
+def read_xlsx(path: Path, *, only: list[str] | None = None) -> list[Sheet]:
+    """The sheets of a workbook, values only (dates as ``datetime``), merged cells filled in
+    (openpyxl, read-only mode)."""
     from openpyxl import load_workbook
 
     try:
