@@ -41,20 +41,30 @@ class OutboxWorker:
             opened: dict[str, OutboundTransport] = {}
             handled = 0
             while handled < limit:
-                with self.app.db.transaction() as session:
-                    now = self.app.clock.now()
-                    due = outbox.claim_due(session, now, min(batch, limit - handled))
-                    if not due:
-                        break
-                    for message in due:
-                        route = choose_route(self.routes, message.recipients[0])
-                        outcome = await self._deliver_one(message, route, opened, stack)
-                        counts[outcome] += 1
-                        if outcome in ("refused", "failed", "partial"):
-                            self._report_failure(session, message, route,
-                                                 "failed" if outcome == "partial" else outcome, now)
-                    for transport in opened.values():
-                        await flush(transport)
+                try:
+                    with self.app.db.transaction() as session:
+                        now = self.app.clock.now()
+                        due = outbox.claim_due(session, now, min(batch, limit - handled))
+                        if not due:
+                            break
+                        outcomes: Counter[str] = Counter()
+                        for message in due:
+                            route = choose_route(self.routes, message.recipients[0])
+                            outcome = await self._deliver_one(message, route, opened, stack)
+                            outcomes[outcome] += 1
+                            if outcome in ("refused", "failed", "partial"):
+                                self._report_failure(session, message, route,
+                                                     "failed" if outcome == "partial" else outcome,
+                                                     now)
+                        for transport in opened.values():
+                            await flush(transport)  # raises before anything is recorded as sent
+                except TransportTemporaryError as error:
+                    # A buffering transport could not write part of the batch: the batch
+                    # was rolled back and stays pending, to be written again next pass.
+                    log.error("outbox: batch of %d mails left pending (%s)", len(due), error)
+                    counts["retry"] += len(due)
+                    break
+                counts.update(outcomes)
                 handled += len(due)
         return counts
 

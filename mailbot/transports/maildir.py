@@ -13,7 +13,10 @@ import hashlib
 import os
 import re
 import socket
+import threading
+import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from mailbot.errors import TransportTemporaryError
@@ -122,24 +125,64 @@ class MaildirInbound:
 
 
 class MaildirOutbound:
-    """Writes each outgoing mail as one file in a Maildir's ``new/``."""
+    """Writes each outgoing mail as one file in a Maildir's ``new/``.
+
+    Creating a file costs the disk a round trip (about 0.7 ms on the project's
+    machine) but hardly any CPU, so the files are written by a few threads while
+    the worker goes on; :meth:`flush` waits for them, raises
+    :class:`~mailbot.errors.TransportTemporaryError` if one could not be written,
+    and makes them durable. The delivery worker records nothing as sent before
+    that flush: a failed write leaves its whole batch pending, to be written again
+    under the same names.
+    """
+
+    WRITERS = 8
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.unsynced = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._writes: list[Future[None]] = []
+        self._stamp = 0
 
     async def open(self) -> None:
         """Create the folders if needed."""
         ensure_maildir(self.path)
 
     async def flush(self) -> None:
-        """Make every file written since the last flush durable (one sync for a batch)."""
+        """Wait for the files written since the last flush and make them durable."""
+        writes, self._writes = self._writes, []
+        errors = [error for error in await asyncio.gather(
+            *(asyncio.wrap_future(write) for write in writes), return_exceptions=True)
+            if error is not None]
+        if errors:
+            reason = getattr(errors[0], "strerror", None) or type(errors[0]).__name__
+            raise TransportTemporaryError(
+                f"écriture impossible dans le Maildir ({reason}) : {len(errors)} message(s)")
         if self.unsynced:
             os.sync()
             self.unsynced = 0
 
     async def close(self) -> None:
-        """Nothing to release."""
+        """Finish the pending writes and stop the writer threads."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.gather(*(asyncio.wrap_future(w) for w in self._writes),
+                                 return_exceptions=True)
+            pool.shutdown(wait=True)
+
+    def _write(self, name: str, stamp: int, data: bytes) -> None:
+        """One file, written in ``tmp/`` then renamed into ``new/`` (a writer thread); its
+        mtime is when it was handed over, so that files sort in sending order."""
+        tmp = self.path / "tmp" / f"{name}.{threading.get_ident()}"
+        try:
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+            os.utime(tmp, ns=(stamp, stamp))
+            os.replace(tmp, self.path / "new" / name)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # no half-written leftover; the mail is written again
+            raise
 
     @staticmethod
     def file_name(raw: bytes) -> str:
@@ -155,12 +198,10 @@ class MaildirOutbound:
         envelope = f"Return-Path: <{sender}>\n".encode()
         envelope += b"".join(f"Delivered-To: {r}\n".encode() for r in recipients)
         name = self.file_name(raw)
-        tmp = self.path / "tmp" / name
-        try:
-            with open(tmp, "wb") as handle:
-                handle.write(envelope + raw.replace(b"\r\n", b"\n"))
-            os.replace(tmp, self.path / "new" / name)
-            self.unsynced += 1
-        except OSError as error:
-            raise TransportTemporaryError(f"écriture impossible dans le Maildir ({error.strerror})") from None
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.WRITERS, thread_name_prefix="maildir-out")
+        self._stamp = max(self._stamp + 1, time.time_ns())  # hand-over order, kept as mtime
+        self._writes.append(self._pool.submit(self._write, name, self._stamp,
+                                              envelope + raw.replace(b"\r\n", b"\n")))
+        self.unsynced += 1
         return DeliveryReport(accepted=list(recipients))
