@@ -111,10 +111,12 @@ class Pipeline:
         with self.app.db.transaction() as session:
             if not isolate:  # a failure rolls everything back: append-only rows can wait
                 appends.enable(session)
+                finished: list[inbound.Finished] = []
+                for row in inbound.load_for_processing(session, inbound_ids):
+                    states[row.id] = self._process_one(session, row, finished)
+                inbound.finish_many(session, finished, self.app.clock.now())
+                return states
             for row in inbound.load_for_processing(session, inbound_ids):
-                if not isolate:
-                    states[row.id] = self._process_one(session, row)
-                    continue
                 try:
                     with session.begin_nested():
                         states[row.id] = self._process_one(session, row)
@@ -125,11 +127,18 @@ class Pipeline:
                     states[row.id] = self._count_failure(session, row, type(error).__name__)
         return states
 
-    def _process_one(self, session: Session, row: InboundMessage) -> InboundState:
+    def _process_one(self, session: Session, row: InboundMessage,
+                     finished: list[inbound.Finished] | None = None) -> InboundState:
+        """Process one mail; its terminal state is written now, or added to ``finished``
+        to be written with the batch's."""
         outcome = process_row(self.app, session, row)
         now = self.app.clock.now()
-        inbound.finish(session, row, outcome.state, kind=outcome.kind or "unknown",
-                       reason=outcome.reason, now=now, entry_id=outcome.entry_id)
+        if finished is None:
+            inbound.finish(session, row, outcome.state, kind=outcome.kind or "unknown",
+                           reason=outcome.reason, now=now, entry_id=outcome.entry_id)
+        else:
+            finished.append(inbound.Finished(row, outcome.state, outcome.kind or "unknown",
+                                             outcome.reason, outcome.entry_id))
         audit.record(session, actor="system", action="inbound.finish", object_type="inbound",
                      object_id=row.id, after={"state": str(outcome.state), "kind": outcome.kind},
                      inbound_message_id=row.id, at=now)

@@ -97,6 +97,13 @@ def test_gp_not_mt_puts_the_entry_back_and_tells_coordinators(bot: Bot) -> None:
     assert entry.status == EntryStatus.WAITING and entry.received_at == received
     assert _proposal(bot).followup_state == "not_mt"
     assert _alerts(bot) == ["followup_not_mt"]
+    # The coordinators read it in their next digest.
+    assert "synthèse envoyée" in bot.cli("jobs", "run", "digest", "--at", "2026-12-04T08:00").stdout
+    digest = bot.sent()[-1]
+    assert digest["To"] == "coordination@cpts-exemple.mssante.fr"
+    body = body_of(digest)
+    assert "Médecins qui ne sont pas devenus médecin traitant" in body and entry.ref in body
+    assert "n'est pas devenu le médecin traitant" in body
     # Never proposed again to the same GP.
     with bot.app.db.transaction() as session:
         add_gp(session, 2)
@@ -118,6 +125,9 @@ def test_silence_gets_one_reminder_then_the_entry_goes_back_to_waiting(bot: Bot)
     assert _entry(bot).status == EntryStatus.WAITING
     assert _proposal(bot).followup_state == "no_answer"
     assert _alerts(bot) == ["followup_no_answer"]
+    bot.cli("jobs", "run", "digest", "--at", "2026-12-17T08:00")
+    body = body_of(bot.sent()[-1])
+    assert _entry(bot).ref in body and "n'a pas dit s'il est devenu le médecin traitant" in body
 
 
 def test_unclear_followup_answer_is_escalated(bot: Bot) -> None:

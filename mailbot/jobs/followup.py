@@ -8,6 +8,7 @@ from mailbot.app import App
 from mailbot.jobs import Job, register
 from mailbot.jobs.proposals import BATCH
 from mailbot.workflows.followup import ask, cancel, give_up, remind
+from store import appends
 from store import proposals as proposal_store
 from store.models import Entry, EntryStatus
 from store.models_matching import FollowupState
@@ -20,6 +21,7 @@ def run(app: App, now: dt.datetime) -> str:
     asked = 0
     while True:
         with app.db.transaction() as session:
+            appends.enable(session)
             due = proposal_store.followups_to_ask(session, accepted_before=accepted_before,
                                                   limit=BATCH)
             for proposal in due:
@@ -31,6 +33,7 @@ def run(app: App, now: dt.datetime) -> str:
     remind_after = dt.timedelta(days=cfg.followup_reminder_days)
     expiry = dt.timedelta(days=cfg.followup_expiry_days)
     with app.db.transaction() as session:
+        appends.enable(session)
         for proposal in proposal_store.open_followups(session):
             entry = session.get(Entry, proposal.entry_id)
             assert entry is not None and proposal.followup_asked_at is not None

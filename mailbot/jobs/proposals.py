@@ -11,6 +11,7 @@ from mailbot.app import App
 from mailbot.jobs import Job, register
 from mailbot.matching.round import run_round
 from mailbot.workflows.proposals import expire, remind, withdraw
+from store import appends
 from store import proposals as proposal_store
 from store.models import Entry
 from store.models_matching import Proposal
@@ -29,6 +30,7 @@ def _each(app: App, due: Callable[[Session], Sequence[Proposal]],
     done = 0
     while True:
         with app.db.transaction() as session:
+            appends.enable(session)
             batch = list(due(session))[:BATCH]
             for proposal in batch:
                 act(session, proposal)

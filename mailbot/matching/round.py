@@ -11,7 +11,8 @@ load, one indexed query reads the waiting entries of the postal codes they
 serve in policy order (:class:`~mailbot.matching.pool.Pool`); GPs then take,
 least recently served first, their best compatible entries in memory; the
 proposals are written in short transactions of a few dozen GPs, each entry
-re-read and locked first (anything that changed meanwhile is left alone).
+re-read and locked first (anything that changed meanwhile is left alone), their
+append-only rows (audit, history, tokens) buffered into one ``executemany`` per table.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from mailbot.clock import PARIS, local_date
 from mailbot.matching.offer import make_proposals
 from mailbot.matching.policy import explain
 from mailbot.matching.pool import Pool, Rules, proposed_before
+from store import appends
 from store import proposals as proposal_store
 from store.models import Entry, EntryStatus
 from store.models_matching import GP, Proposal
@@ -246,6 +248,7 @@ def run_round(app: App, now: dt.datetime) -> RoundReport:
     for start in range(0, len(order), WRITE_BATCH):
         batch = order[start:start + WRITE_BATCH]
         with app.db.transaction() as session:
+            appends.enable(session)  # audit, history and tokens: one executemany per table
             gps = lock_gps(session, batch, areas=False)
             used = proposal_store.usage_by_gp(session, month_start=month, period_start=period,
                                               gp_ids=batch)
