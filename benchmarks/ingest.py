@@ -67,6 +67,8 @@ def main() -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         base = [sys.executable, "-m", "mailbot", "--config", str(root / "mailbot.toml")]
         subprocess.run([*base, "init"], check=True, env=env, capture_output=True)
+        init_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        init_cpu_s = init_usage.ru_utime + init_usage.ru_stime
         new = root / "var" / "inbox" / "new"
         for i in range(args.count):
             (new / f"{i:07d}.bench").write_bytes(referral_mail(rng, i))
@@ -78,12 +80,15 @@ def main() -> None:
             email.message_from_bytes(path.read_bytes())
         baseline_s = time.perf_counter() - start
 
+        load_before = os.getloadavg()[0]
         start = time.perf_counter()
         proc = subprocess.run([*base, "run", "--once"], env=env, capture_output=True, text=True)
         bot_s = time.perf_counter() - start
         if proc.returncode != 0:
             raise SystemExit(f"run --once failed: {proc.stderr[-2000:]}")
-        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_kb = usage.ru_maxrss
+        cpu_s = usage.ru_utime + usage.ru_stime - init_cpu_s  # the bot's CPU, init excluded
         sent = len(list((root / "var" / "outbox" / "new").iterdir()))
         left = len(list(new.iterdir()))
 
@@ -95,10 +100,14 @@ def main() -> None:
     print(f"bot run --once: {bot_s:.2f} s → {mails_per_s:.0f} mails/s (process start included)")
     print(f"baseline read + email.message_from_bytes: {baseline_s:.2f} s → {baseline_per_s:.0f} mails/s")
     print(f"ratio bot / baseline: {mails_per_s / baseline_per_s:.3f}")
-    print(f"peak RSS of the bot process: {peak_rss_mb:.0f} MB")
+    print(f"peak RSS of the bot process: {peak_rss_mb:.0f} MB; its CPU time: {cpu_s:.2f} s "
+          f"({1000 * cpu_s / args.count:.2f} ms per mail, start included); "
+          f"load average before: {load_before:.2f}")
     print(json.dumps({"mails_per_s": round(mails_per_s, 1), "baseline_per_s": round(baseline_per_s, 1),
                       "ratio": round(mails_per_s / baseline_per_s, 4), "peak_rss_mb": round(peak_rss_mb, 1),
-                      "count": args.count, "acks": sent}))
+                      "count": args.count, "acks": sent,
+                      "cpu_ms_per_mail": round(1000 * cpu_s / args.count, 3),
+                      "load_avg": round(load_before, 2)}))
 
 
 if __name__ == "__main__":

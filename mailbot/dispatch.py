@@ -59,10 +59,15 @@ def sender_role(app: App, session: Session, sender: str | None) -> Role:
     return role
 
 
-def process_row(app: App, session: Session, row: InboundMessage) -> Outcome:
-    """Classify one stored mail and run its workflow; the caller commits."""
+def process_row(app: App, session: Session, row: InboundMessage,
+                msg: Message | None = None) -> Outcome:
+    """Classify one stored mail and run its workflow; the caller commits.
+
+    ``msg`` is the mail already parsed from ``row.raw`` (by the pipeline), else it is
+    parsed here.
+    """
     assert row.raw is not None
-    msg = parse_raw(row.raw)
+    msg = msg if msg is not None else parse_raw(row.raw)
     from_header = decode_header_text(str(msg.get("From", "")))
     sender = address_of(from_header)
     role = sender_role(app, session, sender)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.delivery import OutboxWorker
-from mailbot.dispatch import process_row
+from mailbot.dispatch import parse_raw, process_row
 from mailbot.errors import MailbotError
 from mailbot.faults import checkpoint
 from mailbot.jobs.urgent import notify_urgent_safely
@@ -53,8 +53,15 @@ class PassReport:
 def _envelope(raw: bytes) -> tuple[str | None, str | None]:
     """Message-ID and sender address read from the headers; ``None`` when unreadable."""
     try:
-        headers = _HEADERS.parsebytes(raw)
-        return _message_id(headers), address_of(str(headers.get("From", "")))
+        return _envelope_of(_HEADERS.parsebytes(raw))
+    except Exception:  # unreadable headers: keep the bytes, decide later
+        return None, None
+
+
+def _envelope_of(msg: email.message.Message) -> tuple[str | None, str | None]:
+    """:func:`_envelope` of a parsed mail."""
+    try:
+        return _message_id(msg), address_of(str(msg.get("From", "")))
     except Exception:  # unreadable headers: keep the bytes, decide later
         return None, None
 
@@ -77,12 +84,22 @@ class Pipeline:
         self.inbound = inbound_transport
         self.outbox = OutboxWorker(app)
         self.attempted: set[int] = set()  # inbound ids processed during the current pass
+        self.parsed: dict[int, email.message.Message] = {}  # stored this pass, not processed yet
 
     def store(self, mails: list[FetchedMail]) -> list[inbound.Stored]:
-        """Commit the raw bytes of fetched mails in one transaction (first thing, always)."""
-        incoming = [inbound.Incoming(mail.key, mail.raw, *_envelope(mail.raw)) for mail in mails]
+        """Commit the raw bytes of fetched mails in one transaction (first thing, always).
+
+        Each mail is parsed once here; the parsed mails to process are kept for
+        :meth:`process` in this pass (a retry parses the stored bytes again).
+        """
+        parsed = [parse_raw(mail.raw) for mail in mails]
+        incoming = [inbound.Incoming(mail.key, mail.raw, *_envelope_of(msg))
+                    for mail, msg in zip(mails, parsed, strict=True)]
         with self.app.db.transaction() as session:
-            return inbound.store_many(session, incoming, self.app.clock.now())
+            stored = inbound.store_many(session, incoming, self.app.clock.now())
+        self.parsed.update({one.inbound_id: msg for one, msg in zip(stored, parsed, strict=True)
+                            if one.state is InboundState.RECEIVED and not one.already_stored})
+        return stored
 
     def process(self, inbound_ids: list[int]) -> dict[int, InboundState]:
         """Classify and act on stored mails in one transaction; return each mail's state.
@@ -94,8 +111,9 @@ class Pipeline:
         be committed at all, every mail stays ``received`` for the next pass.
         """
         self.attempted.update(inbound_ids)
+        parsed = {i: self.parsed.pop(i) for i in inbound_ids if i in self.parsed}
         try:
-            states = self._process_batch(inbound_ids, isolate=False)
+            states = self._process_batch(inbound_ids, isolate=False, parsed=parsed)
         except Exception:
             try:
                 states = self._process_batch(inbound_ids, isolate=True)
@@ -106,14 +124,17 @@ class Pipeline:
         checkpoint("after_commit")
         return states
 
-    def _process_batch(self, inbound_ids: list[int], *, isolate: bool) -> dict[int, InboundState]:
+    def _process_batch(self, inbound_ids: list[int], *, isolate: bool,
+                       parsed: dict[int, email.message.Message] | None = None,
+                       ) -> dict[int, InboundState]:
         states: dict[int, InboundState] = {}
         with self.app.db.transaction() as session:
             if not isolate:  # a failure rolls everything back: append-only rows can wait
                 appends.enable(session)
                 finished: list[inbound.Finished] = []
                 for row in inbound.load_for_processing(session, inbound_ids):
-                    states[row.id] = self._process_one(session, row, finished)
+                    states[row.id] = self._process_one(session, row, finished,
+                                                       (parsed or {}).get(row.id))
                 inbound.finish_many(session, finished, self.app.clock.now())
                 return states
             for row in inbound.load_for_processing(session, inbound_ids):
@@ -128,10 +149,11 @@ class Pipeline:
         return states
 
     def _process_one(self, session: Session, row: InboundMessage,
-                     finished: list[inbound.Finished] | None = None) -> InboundState:
-        """Process one mail; its terminal state is written now, or added to ``finished``
-        to be written with the batch's."""
-        outcome = process_row(self.app, session, row)
+                     finished: list[inbound.Finished] | None = None,
+                     msg: email.message.Message | None = None) -> InboundState:
+        """Process one mail (``msg``: its bytes already parsed); its terminal state is written
+        now, or added to ``finished`` to be written with the batch's."""
+        outcome = process_row(self.app, session, row, msg)
         now = self.app.clock.now()
         if finished is None:
             inbound.finish(session, row, outcome.state, kind=outcome.kind or "unknown",

@@ -6,6 +6,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import getaddresses
+from functools import lru_cache
 
 
 class Role(enum.StrEnum):
@@ -18,12 +19,17 @@ class Role(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+@lru_cache(maxsize=4096)
+def _addresses(header_value: str) -> tuple[tuple[str, str], ...]:
+    """``getaddresses`` of one header value; a partner's ``From:`` comes back mail after mail."""
+    return tuple(getaddresses([header_value]))
+
+
 def address_of(header_value: str | None) -> str | None:
     """The bare lower-case address in a ``From:`` value, or ``None`` when unreadable."""
     if not header_value:
         return None
-    pairs = getaddresses([header_value])
-    for _name, addr in pairs:
+    for _name, addr in _addresses(header_value):
         addr = addr.strip().lower()
         if "@" in addr and not addr.startswith("@") and not addr.endswith("@"):
             return addr
@@ -34,7 +40,7 @@ def display_name_of(header_value: str | None) -> str | None:
     """The display name in a ``From:`` value, if any."""
     if not header_value:
         return None
-    for name, _addr in getaddresses([header_value]):
+    for name, _addr in _addresses(header_value):
         if name.strip():
             return name.strip()
     return None

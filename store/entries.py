@@ -119,7 +119,8 @@ def _insert_as_loaded(session: Session, entry: Entry) -> None:
             value = column.default.arg(None)
         values[column.key] = value
         set_committed_value(entry, column.key, value)
-    entry.id = session.connection().execute(_INSERT_ENTRY, values).scalar_one()
+    given = {key: value for key, value in values.items() if value is not None}  # fewer binds
+    entry.id = session.connection().execute(_INSERT_ENTRY, given).scalar_one()
     make_transient_to_detached(entry)
     session.add(entry)
 

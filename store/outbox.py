@@ -36,13 +36,17 @@ def enqueue(session: Session, *, message_id: str, kind: str, sender: str,
     if recipient in counts:
         since, sent = counts[recipient]
         counts[recipient] = (since, sent + 1)
-    return int(session.connection().execute(_INSERT, {
+    values = {
         "message_id": message_id, "created_at": now, "kind": kind, "sender": sender,
         "recipients": list(recipients), "recipient": recipient,
         "raw": raw, "health_data": health_data,
-        "state": OutboxState.PENDING, "attempts": 0, "next_attempt_at": now, "entry_id": entry_id,
-        "inbound_message_id": inbound_id, "last_error": None, "sent_at": None, "route": None,
-    }).scalar_one())
+        "state": OutboxState.PENDING, "attempts": 0, "next_attempt_at": now,
+    }  # columns left out (last error, sending time, route…) are NULL
+    if entry_id is not None:
+        values["entry_id"] = entry_id
+    if inbound_id is not None:
+        values["inbound_message_id"] = inbound_id
+    return int(session.connection().execute(_INSERT, values).scalar_one())
 
 
 def claim_due(session: Session, now: dt.datetime, limit: int) -> list[OutboxMessage]:
