@@ -9,9 +9,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 
 from store import appends, audit
 from store.models import OPEN_STATUSES, Entry, EntryEvent, EntryStatus
@@ -25,9 +26,13 @@ FIELD_COLUMNS: tuple[str, ...] = (
     "referent_nom", "referent_structure", "referent_telephone",
 )
 _INSERT_EVENT = insert(EntryEvent)
-_INSERT_ENTRY = insert(Entry).returning(Entry.id)
+_INSERT_ENTRY = {  # a reference already taken inserts nothing and returns no row
+    "sqlite": sqlite_insert(Entry).on_conflict_do_nothing(index_elements=["ref"])
+    .returning(Entry.id),
+    "postgresql": postgresql_insert(Entry).on_conflict_do_nothing(index_elements=["ref"])
+    .returning(Entry.id),
+}
 _ENTRY_COLUMNS = [column for column in Entry.__table__.columns if column.key != "id"]
-_REF_TAKEN = select(Entry.id).where(Entry.ref == bindparam("ref"))
 _OPEN_SAME_PATIENT = (
     select(Entry.id, Entry.ins)
     .where(or_(Entry.ins == bindparam("ins"), Entry.identity_key == bindparam("key")),
@@ -107,8 +112,9 @@ def _insert_as_loaded(session: Session, entry: Entry) -> None:
     """INSERT a new entry with one Core statement and attach it to the session as loaded.
 
     The ORM's unit of work (``session.add`` + ``flush``) costs about half a millisecond
-    per entry, most of an intake's database time; the object gets every column set
-    (defaults applied here) so nothing is left to load back.
+    per entry, most of an intake's database time. Every column gets its value (defaults
+    applied here), so nothing is left to load back, and the reference is drawn again in
+    the rare case it is already taken (``ON CONFLICT DO NOTHING`` returns no row).
     """
     values: dict[str, Any] = {}
     for column in _ENTRY_COLUMNS:
@@ -117,11 +123,21 @@ def _insert_as_loaded(session: Session, entry: Entry) -> None:
             value = column.default.arg
         elif value is None and column.default is not None and column.default.is_callable:
             value = column.default.arg(None)
-        values[column.key] = value
-        set_committed_value(entry, column.key, value)
-    given = {key: value for key, value in values.items() if value is not None}  # fewer binds
-    entry.id = session.connection().execute(_INSERT_ENTRY, given).scalar_one()
-    make_transient_to_detached(entry)
+        if column.key not in entry.__dict__ or value is not None:
+            setattr(entry, column.key, value)
+        if value is not None:  # NULL columns are left out: fewer parameters to bind
+            values[column.key] = value
+    insert_entry = _INSERT_ENTRY[session.get_bind().dialect.name]
+    connection = session.connection()
+    for _ in range(20):
+        ident = connection.execute(insert_entry, values).scalar()
+        if ident is not None:
+            break
+        values["ref"] = entry.ref = new_entry_ref()
+    else:  # pragma: no cover - 30 random bits, twenty tries
+        raise IntegrityError("no free entry reference", None, Exception())
+    entry.id = ident
+    make_transient_to_detached(entry)  # as if just loaded: no pending change, no history
     session.add(entry)
 
 
@@ -131,15 +147,9 @@ def create_entry(session: Session, *, fields: Mapping[str, Any], status: EntrySt
                  referrer_name: str | None = None, source_message_id: str | None = None,
                  inbound_id: int | None = None, actor: str = "system") -> Entry:
     """Create an entry with a fresh unique reference, its first history event and audit row."""
-    connection = session.connection()
-    for _ in range(20):
-        ref = new_entry_ref()
-        if connection.execute(_REF_TAKEN, {"ref": ref}).first() is None:
-            break
-    else:  # pragma: no cover - 30 random bits, twenty tries
-        raise IntegrityError("no free entry reference", None, Exception())
     entry = Entry(
-        ref=ref, status=status, received_at=received_at or now, created_at=now, updated_at=now,
+        ref=new_entry_ref(), status=status, received_at=received_at or now, created_at=now,
+        updated_at=now,
         status_changed_at=now, referrer_email=referrer_email, referrer_name=referrer_name,
         source_message_id=source_message_id, source_inbound_id=inbound_id,
         problems=[dict(p) for p in problems],

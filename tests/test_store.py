@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select, update
 
 from store import audit, entries, inbound
 from store.db import Database
-from store.models import AuditRecord, EntryStatus, InboundState
+from store.models import AuditRecord, Entry, EntryStatus, InboundState
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
@@ -71,3 +72,21 @@ def test_audit_chain_verifies_and_detects_tampering(database: Database) -> None:
         s.delete(s.get(AuditRecord, third.id + 1))
     with database.sessions() as s:
         assert any(b.audit_id == third.id + 2 for b in audit.verify_chain(s))
+
+
+def test_a_reference_already_taken_is_drawn_again(database: Database,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # The only fault here is chance itself: make the random draw repeat a taken reference.
+    draws = iter(["E-AAAAAA", "E-AAAAAA", "E-BBBBBB"])
+    monkeypatch.setattr(entries, "new_entry_ref", lambda: next(draws))
+    with database.transaction() as s:
+        first = entries.create_entry(s, fields={"nom": "A"}, status=EntryStatus.WAITING,
+                                     problems=[], now=NOW)
+        second = entries.create_entry(s, fields={"nom": "B"}, status=EntryStatus.WAITING,
+                                      problems=[], now=NOW)
+        assert (first.ref, second.ref) == ("E-AAAAAA", "E-BBBBBB")
+        assert not s.dirty and not s.new  # created as if loaded: nothing pending
+        second.status = EntryStatus.CLOSED  # and changes are still tracked
+    with database.transaction() as s:
+        rows = sorted((e.ref, e.nom, e.status, e.ald) for e in s.scalars(select(Entry)))
+    assert rows == [("E-AAAAAA", "A", "waiting", False), ("E-BBBBBB", "B", "closed", False)]
