@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from store.migrations import HEAD
+
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
@@ -99,6 +101,14 @@ class Database:
             raise DatabaseError(f"base de données injoignable : {error.orig}") from None
         return before, after or "head"
 
+    def _stored_revision(self) -> str | None:
+        """The revision in ``alembic_version``; ``None`` when it cannot be read."""
+        try:
+            with self.engine.connect() as connection:
+                return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except SQLAlchemyError:  # no table yet, or unreachable: Alembic will say which
+            return None
+
     def current_revision(self) -> str | None:
         """The schema revision in the database (``None`` when not created)."""
         from alembic.runtime.migration import MigrationContext
@@ -117,6 +127,8 @@ class Database:
 
     def check_current(self) -> None:
         """Raise :class:`DatabaseError` unless the schema is at the newest revision."""
+        if self._stored_revision() == HEAD:  # the usual case, read without Alembic
+            return
         current, head = self.current_revision(), self.head_revision()
         if current is None:
             raise DatabaseError("la base n'est pas initialisée : lancez « mailbot init »")

@@ -90,3 +90,31 @@ def test_a_reference_already_taken_is_drawn_again(database: Database,
     with database.transaction() as s:
         rows = sorted((e.ref, e.nom, e.status, e.ald) for e in s.scalars(select(Entry)))
     assert rows == [("E-AAAAAA", "A", "waiting", False), ("E-BBBBBB", "B", "closed", False)]
+
+
+def test_the_head_known_without_alembic_is_alembics_head(database: Database) -> None:
+    from store.migrations import HEAD
+
+    assert database.head_revision() == HEAD
+    assert database.current_revision() == HEAD
+    database.check_current()  # the fast path agrees
+
+
+def test_an_old_or_missing_schema_is_named_with_the_fix(database: Database) -> None:
+    from sqlalchemy import text
+
+    from store.db import DatabaseError
+
+    with database.engine.begin() as connection:  # a database of the previous version
+        connection.execute(text("DROP INDEX ix_entry_event_confirmed_at"))
+        connection.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+    with pytest.raises(DatabaseError, match="révision 0004.*mailbot init"):
+        database.check_current()
+    with database.engine.begin() as connection:
+        connection.execute(text("DELETE FROM alembic_version"))
+    with pytest.raises(DatabaseError, match="pas initialisée"):
+        database.check_current()
+    with database.engine.begin() as connection:
+        connection.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0004')"))
+    assert database.migrate() == ("0004", "0005")  # « mailbot init » brings it up to date
+    database.check_current()
