@@ -108,7 +108,7 @@ def test_an_old_or_missing_schema_is_named_with_the_fix(database: Database) -> N
     with database.engine.begin() as connection:  # a database of the previous version
         connection.execute(text("DROP INDEX ix_entry_event_confirmed_at"))
         connection.execute(text("UPDATE alembic_version SET version_num = '0004'"))
-    with pytest.raises(DatabaseError, match="révision 0004.*mailbot init"):
+    with pytest.raises(DatabaseError, match=r"révision 0004.*mailbot init"):
         database.check_current()
     with database.engine.begin() as connection:
         connection.execute(text("DELETE FROM alembic_version"))
