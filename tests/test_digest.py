@@ -59,6 +59,7 @@ def test_digest_has_each_section_with_age_reason_command_and_the_originals(bot: 
     bot.run_once()
     with bot.app.db.transaction() as session:
         add_gp(session, 7, accepting=False)
+        add_gp(session, 8, capacity_per_month=0)
         old = add_entry(session, 1, received=NOV2 - 200 * DAY).ref
     alert(bot, "proposal_declined", "proposition déclinée par le Dr GP1", entry_ref=waiting)
     alert(bot, "followup_not_mt", "le médecin n'est pas devenu médecin traitant", entry_ref=old)
@@ -70,7 +71,7 @@ def test_digest_has_each_section_with_age_reason_command_and_the_originals(bot: 
     assert "synthèse envoyée à 1 coordinateur(s)" in out
     assert sent is not None and sent["To"] == COORD
     assert sent["Auto-Submitted"] == "auto-generated"
-    assert sent["Subject"].startswith("Synthèse du 12/11/2026 : 10 point(s) à voir, dont 10 nouveau(x)")
+    assert sent["Subject"].startswith("Synthèse du 12/11/2026 : 11 point(s) à voir, dont 11 nouveau(x)")
     body = body_of(sent)
     for title in ("Messages et réponses à relire (1)", "Messages d'expéditeurs inconnus",
                   "Fiches incomplètes depuis plus de 7 jours (1)", "Propositions déclinées ou expirées",
@@ -86,6 +87,8 @@ def test_digest_has_each_section_with_age_reason_command_and_the_originals(bot: 
     assert f"[nouveau] {old} — depuis 210 jours — toujours sans médecin" in body
     assert f"→ PRIORITAIRE {old}" in body
     assert "Dr Paul GP7 (RPPS" in body and "→ REPRISE" in body
+    assert "Dr Paul GP8 (RPPS" in body and "capacité mensuelle à 0" in body
+    assert "→ le médecin répond CAPACITE n, ou : mailbot gps set" in body
     assert "de inconnu@gmail.com" in body and "[senders] partners" in body
     assert "une situation que personne n'a encore classée" in body
     # The originals are attached (text and HTML parts first).
@@ -98,7 +101,7 @@ def test_digest_has_each_section_with_age_reason_command_and_the_originals(bot: 
         assert all(a.notified_at is not None for a in session.scalars(select(Alert)))
         assert len(session.scalars(select(InboundNotice)).all()) == 2
         [run] = session.scalars(select(DigestRun)).all()
-        assert (run.kind, run.items, run.new_items, run.recipients) == ("digest", 10, 10, [COORD])
+        assert (run.kind, run.items, run.new_items, run.recipients) == ("digest", 11, 11, [COORD])
 
 
 def test_nothing_to_say_sends_nothing_and_the_jobs_are_scheduled(bot: Bot) -> None:
