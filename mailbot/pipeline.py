@@ -135,7 +135,7 @@ class Pipeline:
                 for row in inbound.load_for_processing(session, inbound_ids):
                     states[row.id] = self._process_one(session, row, finished,
                                                        (parsed or {}).get(row.id))
-                inbound.finish_many(session, finished, self.app.clock.now())
+                inbound.finish_many(session, finished)
                 return states
             for row in inbound.load_for_processing(session, inbound_ids):
                 try:
@@ -160,7 +160,7 @@ class Pipeline:
                            reason=outcome.reason, now=now, entry_id=outcome.entry_id)
         else:
             finished.append(inbound.Finished(row, outcome.state, outcome.kind or "unknown",
-                                             outcome.reason, outcome.entry_id))
+                                             outcome.reason, now, outcome.entry_id))
         audit.record(session, actor="system", action="inbound.finish", object_type="inbound",
                      object_id=row.id, after={"state": str(outcome.state), "kind": outcome.kind},
                      inbound_message_id=row.id, at=now)

@@ -31,7 +31,11 @@ def enable(session: Session) -> None:
 
 
 def add(session: Session, statement: Insert, values: dict[str, Any]) -> None:
-    """Insert one row now, or later with its table's batch when the session buffers."""
+    """Insert one row now, or later with its table's batch when the session buffers.
+
+    ``values`` is kept as given until then: the caller must not change it afterwards
+    (an audit row's hash was computed from it).
+    """
     pending: dict[Insert, list[dict[str, Any]]] | None = session.info.get(_KEY)
     if pending is None or session.in_nested_transaction():
         session.connection().execute(statement, values)

@@ -172,10 +172,11 @@ class Finished:
     state: InboundState
     kind: str
     reason: str | None
+    at: dt.datetime
     entry_id: int | None = None
 
 
-def finish_many(session: Session, finished: list[Finished], now: dt.datetime) -> None:
+def finish_many(session: Session, finished: list[Finished]) -> None:
     """:func:`finish` for a batch: one ``executemany`` instead of an ORM flush of each row.
 
     The loaded objects get the same values, as if read back from the database.
@@ -186,9 +187,9 @@ def finish_many(session: Session, finished: list[Finished], now: dt.datetime) ->
     for one in finished:
         reason = one.reason[:200] if one.reason else None
         rows.append({"_id": one.message.id, "_state": one.state, "_kind": one.kind,
-                     "_reason": reason, "_at": now, "_entry_id": one.entry_id})
+                     "_reason": reason, "_at": one.at, "_entry_id": one.entry_id})
         for key, value in (("state", one.state), ("kind", one.kind), ("reason", reason),
-                           ("processed_at", now)):
+                           ("processed_at", one.at)):
             set_committed_value(one.message, key, value)
         if one.entry_id is not None:
             set_committed_value(one.message, "entry_id", one.entry_id)
