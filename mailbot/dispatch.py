@@ -18,7 +18,7 @@ from mailbot.workflows.gp_mail import handle_gp_mail
 from mailbot.workflows.intake import handle_referral
 from mailbot.workflows.replies import handle_reply
 from parsers.mime import decode_header_text
-from store import gps
+from store import gps, transaction_state
 from store.models import InboundMessage
 
 
@@ -43,11 +43,9 @@ def _by_role(work: Work) -> Outcome:
 
 def _gp_addresses(session: Session) -> set[str]:
     """Every GP's address, read once per transaction (a batch of mails), not once per mail."""
-    cached: set[str] | None = session.info.get("gp_addresses")
-    if cached is None:
-        cached = {address.strip().lower() for address in gps.addresses(session)}
-        session.info["gp_addresses"] = cached
-    return cached
+    return transaction_state.setdefault(
+        session, "gp_addresses",
+        lambda: {address.strip().lower() for address in gps.addresses(session)})
 
 
 def sender_role(app: App, session: Session, sender: str | None) -> Role:

@@ -12,7 +12,8 @@ never changes what a reader sees in the same transaction:
   calls :func:`flush` first;
 * inside a savepoint nothing is buffered, and what was buffered before it is
   written before the savepoint starts, so rolling it back loses only its own rows;
-* a rolled back transaction drops its buffer with everything else.
+* a rolled back transaction drops its buffer with everything else
+  (:mod:`store.transaction_state`).
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from typing import Any
 from sqlalchemy import Insert, event
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
-_KEY = "buffered_appends"  # session.info: {insert statement: [row values, …]} while enabled
+from store import transaction_state
+
+_NAME = "buffered_appends"  # {insert statement: [row values, …]} while enabled
 
 
 def enable(session: Session) -> None:
     """Buffer the append-only rows of this session's current transaction."""
-    session.info.setdefault(_KEY, {})
+    transaction_state.setdefault(session, _NAME, dict)
 
 
 def add(session: Session, statement: Insert, values: dict[str, Any]) -> None:
@@ -36,7 +39,7 @@ def add(session: Session, statement: Insert, values: dict[str, Any]) -> None:
     ``values`` is kept as given until then: the caller must not change it afterwards
     (an audit row's hash was computed from it).
     """
-    pending: dict[Insert, list[dict[str, Any]]] | None = session.info.get(_KEY)
+    pending: dict[Insert, list[dict[str, Any]]] | None = transaction_state.get(session, _NAME)
     if pending is None or session.in_nested_transaction():
         session.connection().execute(statement, values)
         return
@@ -45,7 +48,7 @@ def add(session: Session, statement: Insert, values: dict[str, Any]) -> None:
 
 def flush(session: Session, transaction: SessionTransaction | None = None) -> None:
     """Write every buffered row now (one ``executemany`` per table)."""
-    pending: dict[Insert, list[dict[str, Any]]] | None = session.info.get(_KEY)
+    pending: dict[Insert, list[dict[str, Any]]] | None = transaction_state.get(session, _NAME)
     if not pending:
         return
     connection = transaction.connection(None) if transaction else session.connection()
@@ -68,12 +71,6 @@ def _before_statement(state: ORMExecuteState) -> None:
 @event.listens_for(Session, "after_transaction_create")
 def _before_savepoint(session: Session, transaction: SessionTransaction) -> None:
     """Write what the enclosing transaction buffered, before the SAVEPOINT is emitted."""
-    if transaction.nested and session.info.get(_KEY) and transaction.parent is not None:
+    if transaction.nested and transaction_state.get(session, _NAME) \
+            and transaction.parent is not None:
         flush(session, transaction.parent)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget(session: Session, transaction: SessionTransaction) -> None:
-    """Buffering lasts one transaction; a rolled back one drops its rows."""
-    if transaction.parent is None:
-        session.info.pop(_KEY, None)

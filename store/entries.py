@@ -123,7 +123,7 @@ def _insert_as_loaded(session: Session, entry: Entry) -> None:
             value = column.default.arg
         elif value is None and column.default is not None and column.default.is_callable:
             value = column.default.arg(None)
-        if column.key not in entry.__dict__ or value is not None:
+        if entry.__dict__.get(column.key) is None:  # every column loaded: none expires
             setattr(entry, column.key, value)
         if value is not None:  # NULL columns are left out: fewer parameters to bind
             values[column.key] = value

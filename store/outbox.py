@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, event, func, insert, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.orm import Session
 
+from store import transaction_state
 from store.models import OutboxMessage, OutboxState
 from store.types import UTCDateTime
 
@@ -17,14 +18,7 @@ _SENT_TO_SINCE = select(func.count()).select_from(OutboxMessage).where(
     OutboxMessage.created_at >= bindparam("since", type_=UTCDateTime()))
 
 
-_COUNTS = "outbox_sent_to"  # session.info: recipient → (window start, mails) for this transaction
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_counts(session: Session, transaction: SessionTransaction) -> None:
-    """The counts are read once per transaction: a new one reads them again."""
-    if transaction.parent is None:
-        session.info.pop(_COUNTS, None)
+_COUNTS = "outbox_sent_to"  # recipient → (window start, mails), for the current transaction
 
 
 def enqueue(session: Session, *, message_id: str, kind: str, sender: str,
@@ -32,7 +26,7 @@ def enqueue(session: Session, *, message_id: str, kind: str, sender: str,
             entry_id: int | None = None, inbound_id: int | None = None) -> int:
     """Add a mail to the outbox in the caller's transaction; return its id."""
     recipient = recipients[0].lower() if recipients else None
-    counts: dict[str, tuple[dt.datetime, int]] = session.info.get(_COUNTS, {})
+    counts: dict[str, tuple[dt.datetime, int]] = transaction_state.get(session, _COUNTS) or {}
     if recipient in counts:
         since, sent = counts[recipient]
         counts[recipient] = (since, sent + 1)
@@ -103,7 +97,8 @@ def sent_to_since(session: Session, recipient: str, since: dt.datetime) -> int:
     count can only be higher, never lower, than the exact one.
     """
     key = recipient.lower()
-    counts: dict[str, tuple[dt.datetime, int]] = session.info.setdefault(_COUNTS, {})
+    counts: dict[str, tuple[dt.datetime, int]] = transaction_state.setdefault(session, _COUNTS,
+                                                                               dict)
     cached = counts.get(key)
     if cached is not None and cached[0] <= since:
         return cached[1]
