@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -75,6 +75,29 @@ class Database:
         """A session in one transaction: commit on success, roll back on any exception."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextlib.contextmanager
+    def autocommit(self, *, wait_for_disk: bool = True) -> Iterator[Connection]:
+        """One connection where each statement is a transaction of its own, committed at once:
+        one round trip per statement, for many small independent writes.
+
+        ``wait_for_disk=False`` (PostgreSQL: ``synchronous_commit = off`` on this connection
+        until it goes back to the pool): a commit returns without waiting for the disk. What
+        it wrote survives the bot dying at once — the database server has it — and is lost
+        only if the database server itself crashes in the next fraction of a second: the
+        guarantee SQLite gives in WAL mode with ``synchronous = NORMAL``.
+        """
+        relaxed = not wait_for_disk and self.is_postgres
+        with self.engine.connect() as pooled:
+            connection = pooled.execution_options(isolation_level="AUTOCOMMIT")
+            if relaxed:
+                connection.execute(text("SET synchronous_commit TO off"))
+            try:
+                yield connection
+            finally:
+                if relaxed and not connection.invalidated:
+                    with contextlib.suppress(SQLAlchemyError):  # broken: the pool drops it
+                        connection.execute(text("RESET synchronous_commit"))
 
     def _alembic_config(self) -> AlembicConfig:
         from alembic.config import Config as AlembicConfig  # alembic is slow to import

@@ -206,6 +206,9 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(index=True)
     last_error: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[dt.datetime | None]
+    # Set, and committed, just before a direct (SMTP) send; cleared with its outcome. Still
+    # set on a pending row: the process died during the send, the server may have the mail.
+    attempt_started_at: Mapped[dt.datetime | None]
     route: Mapped[str | None] = mapped_column(String(100))
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id"), index=True)
     inbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from store import transaction_state
@@ -43,11 +43,82 @@ def enqueue(session: Session, *, message_id: str, kind: str, sender: str,
     return int(session.connection().execute(_INSERT, values).scalar_one())
 
 
+_DUE = (OutboxMessage.state == OutboxState.PENDING,
+        OutboxMessage.attempt_started_at.is_(None))
+# Only the primary key may lead PostgreSQL to the rows: on a new database, before the
+# first ANALYZE, a plan through the state or next-attempt index scans every pending mail
+# (milliseconds per statement, growing with the outbox). ``coalesce`` keeps those
+# conditions off the indexes.
+_START = (update(OutboxMessage)
+          .where(OutboxMessage.id.in_(bindparam("mails", expanding=True)),
+                 func.coalesce(OutboxMessage.state, "") == OutboxState.PENDING.value,
+                 OutboxMessage.attempt_started_at.is_(None),
+                 func.coalesce(OutboxMessage.next_attempt_at, bindparam("now", type_=UTCDateTime()))
+                 <= bindparam("now", type_=UTCDateTime()))
+          .values(attempt_started_at=bindparam("now", type_=UTCDateTime()))
+          .returning(OutboxMessage.id))
+_RELEASE = (update(OutboxMessage)
+            .where(OutboxMessage.id.in_(bindparam("mails", expanding=True)),
+                   func.coalesce(OutboxMessage.state, "") == OutboxState.PENDING.value)
+            .values(attempt_started_at=None))
+_OUTCOME = (update(OutboxMessage).where(OutboxMessage.id == bindparam("mail"))
+            .values(state=bindparam("state"), attempts=bindparam("attempts"),
+                    last_error=bindparam("last_error"),
+                    next_attempt_at=bindparam("next_attempt_at", type_=UTCDateTime()),
+                    sent_at=bindparam("sent_at", type_=UTCDateTime()), route=bindparam("route"),
+                    recipients=bindparam("recipients", type_=OutboxMessage.recipients.type),
+                    attempt_started_at=None))
+
+
 def claim_due(session: Session, now: dt.datetime, limit: int) -> list[OutboxMessage]:
-    """Pending mails whose next attempt is due, oldest first (SKIP LOCKED on PostgreSQL)."""
-    query = (select(OutboxMessage)
-             .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.next_attempt_at <= now)
+    """Pending mails whose next attempt is due, oldest first (SKIP LOCKED on PostgreSQL).
+
+    A mail whose send was started (:func:`start_attempt`) and never recorded is not
+    due: it waits for :func:`interrupted_sends`.
+    """
+    query = (select(OutboxMessage).where(*_DUE, OutboxMessage.next_attempt_at <= now)
              .order_by(OutboxMessage.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query).all())
+
+
+def start_attempts(connection: Connection, mail_ids: Sequence[int], now: dt.datetime) -> set[int]:
+    """Record that these mails are about to be handed to a server; return those marked.
+
+    A mail left out is no longer due — another worker started, sent or rescheduled it
+    since it was claimed: it must not be sent. The mark must be committed before the
+    send (an autocommit connection, or the caller commits), so that a crash during the
+    send leaves it (see :func:`interrupted_sends`).
+    """
+    if not mail_ids:
+        return set()
+    return set(connection.execute(_START, {"mails": list(mail_ids), "now": now}).scalars())
+
+
+def release_attempts(connection: Connection, mail_ids: Sequence[int]) -> None:
+    """Clear the marks of mails marked started but never handed over (still pending)."""
+    if mail_ids:
+        connection.execute(_RELEASE, {"mails": list(mail_ids)})
+
+
+def record_outcomes(connection: Connection, messages: Sequence[OutboxMessage]) -> None:
+    """Write what the ``mark_*`` functions set on (detached) rows, in one statement, and
+    clear their send marks."""
+    if messages:
+        connection.execute(_OUTCOME, [
+            {"mail": m.id, "state": m.state, "attempts": m.attempts, "last_error": m.last_error,
+             "next_attempt_at": m.next_attempt_at, "sent_at": m.sent_at, "route": m.route,
+             "recipients": list(m.recipients)} for m in messages])
+
+
+def interrupted_sends(session: Session, before: dt.datetime) -> list[OutboxMessage]:
+    """Pending mails whose send started before ``before`` and was never recorded: the
+    process died while handing them over, and the server may have accepted them."""
+    query = (select(OutboxMessage)
+             .where(OutboxMessage.state == OutboxState.PENDING,
+                    OutboxMessage.attempt_started_at < before)
+             .order_by(OutboxMessage.id))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query).all())
@@ -80,6 +151,12 @@ def mark_failed(message: OutboxMessage, *, error: str, state: OutboxState = Outb
     message.attempts += 1
     message.state = state
     message.last_error = error[:500]
+
+
+def mark_uncertain(message: OutboxMessage, *, error: str) -> None:
+    """Give up on a mail whose send was interrupted: never sent again automatically."""
+    mark_failed(message, error=error)
+    message.attempt_started_at = None
 
 
 def counts_by_state(session: Session) -> dict[str, int]:

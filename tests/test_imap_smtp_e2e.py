@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -36,7 +37,7 @@ from sqlalchemy import func, select
 from mailbot.app import App
 from mailbot.clock import Clock
 from mailbot.config import load_config
-from mailbot.delivery import OutboxWorker
+from mailbot.delivery import START_GROUP, OutboxWorker
 from mailbot.pipeline import PassReport, Pipeline
 from mailbot.transports.factory import inbound_transport
 from store import outbox
@@ -240,6 +241,11 @@ def alerts(bot: Bot) -> list[Alert]:
     """Every alert row."""
     with bot.app.db.sessions() as session:
         return list(session.scalars(select(Alert).order_by(Alert.id)))
+
+
+def message_id(raw: bytes) -> str:
+    """The Message-ID header of a raw mail, as the outbox keeps it."""
+    return str(message_from_bytes(raw)["Message-ID"]).strip()
 
 
 def to(server: SmtpServer, recipient: str) -> list[bytes]:
@@ -447,6 +453,7 @@ async def test_smtp_550_for_one_recipient_among_several(
     assert smtp_server.handler.connections == 2  # one connection per pass, reused within it
 
     rows = {row.id: row for row in outbox_rows(bot)}
+    assert all(row.attempt_started_at is None for row in rows.values())  # every send recorded
     assert (rows[refused].state, rows[refused].recipients) == ("failed", [b])
     assert "550" in (rows[refused].last_error or "")
     assert (rows[partial].state, rows[partial].recipients, rows[partial].attempts) == ("sent", [c], 2)
@@ -478,6 +485,44 @@ def test_killed_between_commit_and_move_then_rerun(
     assert len(smtp_server.messages) == 2
     with bot.app.db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Entry)) == 2
+
+
+def test_killed_once_the_smtp_server_accepted_the_mail_never_resends_it(
+        tmp_path: Path, sqlite_section: dict[str, str], dovecot: DovecotServer, pki: Pki,
+        smtp_server: SmtpServer, plain_smtp: SmtpServer, daemons: Callable[..., Daemon]) -> None:
+    bot = make_bot(tmp_path, sections(sqlite_section, dovecot, pki, smtp_server, plain_smtp),
+                   [mssante_route(smtp_server, pki)])
+    count = START_GROUP + 2
+    for index in range(count):
+        dovecot.deliver(referral(index))
+
+    crashed = daemons(bot, env={"MAILBOT_CRASH_AT": "after_send"})
+    assert crashed.proc.wait(30) == 137  # killed as the server said 250, before any record
+    (accepted,) = smtp_server.messages
+    rows = outbox_rows(bot)
+    assert [row.state for row in rows] == ["pending"] * count
+    # the first acknowledgement was marked started with the next ones of its group
+    started = [row for row in rows if row.attempt_started_at is not None]
+    assert [row.id for row in started] == [row.id for row in rows[:START_GROUP]]
+    assert started[0].message_id == message_id(accepted.raw)
+
+    assert run_once(bot).delivery == {"sent": count - START_GROUP}  # the others only
+    assert run_once(bot).delivery == {}
+    assert len(smtp_server.messages) == count - START_GROUP + 1
+    assert len({message_id(m.raw) for m in smtp_server.messages}) == count - START_GROUP + 1
+
+    # A quarter of an hour later the group is escalated, never sent (again) by the bot.
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=16)
+    bot.app.clock = Clock(frozen=later)
+    assert asyncio.run(OutboxWorker(bot.app).deliver_due()) == {"uncertain": START_GROUP}
+    assert asyncio.run(OutboxWorker(bot.app).deliver_due()) == {}
+    assert len(smtp_server.messages) == count - START_GROUP + 1
+    escalated = [r for r in outbox_rows(bot) if r.id in {s.id for s in started}]
+    assert {(r.state, r.attempt_started_at) for r in escalated} == {("failed", None)}
+    found = alerts(bot)
+    assert sorted((a.kind, a.outbox_id) for a in found) == [
+        ("delivery_uncertain", r.id) for r in escalated]
+    assert all(a.entry_id is not None and "peut-être reçu" in a.reason for a in found)
 
 
 def test_oversized_mail_is_quarantined_with_its_header_and_an_alert(

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from store import audit, entries, inbound
 from store.db import Database
-from store.models import AuditRecord, Entry, EntryStatus, InboundState
+from store.models import AuditRecord, Entry, EntryStatus, InboundState, OutboxMessage
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
@@ -105,8 +105,9 @@ def test_an_old_or_missing_schema_is_named_with_the_fix(database: Database) -> N
 
     from store.db import DatabaseError
 
-    with database.engine.begin() as connection:  # a database of the previous version
+    with database.engine.begin() as connection:  # a database of an older version
         connection.execute(text("DROP INDEX ix_entry_event_confirmed_at"))
+        connection.execute(text("ALTER TABLE outbox DROP COLUMN attempt_started_at"))
         connection.execute(text("UPDATE alembic_version SET version_num = '0004'"))
     with pytest.raises(DatabaseError, match=r"révision 0004.*mailbot init"):
         database.check_current()
@@ -116,5 +117,45 @@ def test_an_old_or_missing_schema_is_named_with_the_fix(database: Database) -> N
         database.check_current()
     with database.engine.begin() as connection:
         connection.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0004')"))
-    assert database.migrate() == ("0004", "0005")  # « mailbot init » brings it up to date
+    assert database.migrate() == ("0004", "0006")  # « mailbot init » brings it up to date
     database.check_current()
+
+
+def test_a_send_is_started_once_and_an_unrecorded_one_is_found_later(database: Database) -> None:
+    from store import outbox
+
+    later = NOW + dt.timedelta(minutes=20)
+    with database.transaction() as s:
+        ids = [outbox.enqueue(s, message_id=f"o{i}@x", kind="ack", sender="bot@x",
+                              recipients=["a@x"], raw=b"x", health_data=True, now=NOW)
+               for i in range(4)]
+    with database.transaction() as s:
+        claimed = outbox.claim_due(s, NOW, 10)
+    assert [m.id for m in claimed] == ids
+    with database.transaction() as s:
+        assert outbox.start_attempts(s.connection(), ids[:3], NOW) == set(ids[:3])
+        # a second worker with the same claim: none of them is its to send
+        assert outbox.start_attempts(s.connection(), ids, NOW) == {ids[3]}
+        outbox.release_attempts(s.connection(), [ids[3]])  # never handed over
+    sent, retried = claimed[1], claimed[2]  # rows claimed earlier, detached now
+    outbox.mark_sent(sent, now=NOW, route="mssante")
+    outbox.mark_retry(retried, now=NOW, error="451", base_seconds=60, max_seconds=600,
+                      max_attempts=5)
+    with database.transaction() as s:
+        outbox.record_outcomes(s.connection(), [sent, retried])
+        # rescheduled: no longer due, and a stale claim cannot start it again
+        assert outbox.start_attempts(s.connection(), [ids[2]], NOW) == set()
+        # o0 started and never recorded: not due; o2 later; o3 released, due again
+        assert [m.id for m in outbox.claim_due(s, NOW, 10)] == [ids[3]]
+    with database.transaction() as s:
+        assert outbox.interrupted_sends(s, NOW) == []  # still within its send
+        (interrupted,) = outbox.interrupted_sends(s, later)
+        assert interrupted.id == ids[0]
+        outbox.mark_uncertain(interrupted, error="interrompu")
+    with database.sessions() as s:
+        rows = {m.id: m for m in s.scalars(select(OutboxMessage))}
+    assert [(rows[i].state, rows[i].attempts, rows[i].attempt_started_at) for i in ids] == [
+        ("failed", 1, None), ("sent", 1, None), ("pending", 1, None), ("pending", 0, None)]
+    assert rows[ids[2]].next_attempt_at == NOW + dt.timedelta(seconds=60)
+    with database.transaction() as s:
+        assert [m.id for m in outbox.claim_due(s, later, 10)] == [ids[2], ids[3]]

@@ -99,6 +99,12 @@ async def set_aside_all(transport: InboundTransport, keys: Sequence[str], *,
         await transport.set_aside(key, quarantine=quarantine)
 
 
+def buffers(transport: OutboundTransport) -> bool:
+    """True when ``transport`` keeps what it accepts until :func:`flush` (Maildir): a mail
+    it took is only delivered once flushed, and taking it again replaces the same file."""
+    return getattr(transport, "flush", None) is not None
+
+
 async def flush(transport: OutboundTransport) -> None:
     """Make what ``transport`` accepted durable, when it buffers (Maildir); else nothing."""
     durable = getattr(transport, "flush", None)

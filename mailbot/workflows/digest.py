@@ -134,6 +134,9 @@ def alert_command(kind: str, ref: str | None, subject_ref: str | None) -> str:
             return "demandez à l'expéditeur de renvoyer son message sans pièces jointes volumineuses"
         if kind.startswith("gp_"):
             return f"REPRISE {gp} quand le médecin peut de nouveau recevoir des patients"
+        if kind == "delivery_uncertain":
+            return ("l'envoi a été interrompu pendant la remise : demandez au destinataire s'il "
+                    "a bien reçu le message")
         if kind.startswith("delivery_"):
             return "vérifiez l'adresse du destinataire et la configuration des envois (mailbot doctor)"
         return "voir le détail avec mailbot doctor ou l'administrateur du robot"
@@ -151,6 +154,8 @@ def alert_command(kind: str, ref: str | None, subject_ref: str | None) -> str:
                            "et, à la ligne, Mail : …",
         "delivery_refused": f"le message portait des données de santé vers une adresse hors "
                             f"MSSanté : vérifiez l'adresse ou les voies d'envoi, puis RENVOYER {ref}",
+        "delivery_uncertain": f"l'envoi a été interrompu pendant la remise : le destinataire "
+                              f"l'a peut-être reçu ; vérifiez auprès de lui avant de RENVOYER {ref}",
         "delivery_": f"corrigez l'adresse si besoin (COMPLETER {ref}), puis RENVOYER {ref}",
         "bounce": f"corrigez l'adresse si besoin (COMPLETER {ref}), puis RENVOYER {ref}",
         "gp_": f"REPRISE {gp} quand le médecin peut de nouveau recevoir des patients",
