@@ -24,7 +24,7 @@ from store.models import OutboxMessage, OutboxState
 log = logging.getLogger(__name__)
 
 
-INTERRUPTED_AFTER = dt.timedelta(minutes=15)  # longer than any one SMTP transaction
+INTERRUPTED_AFTER = dt.timedelta(minutes=15)  # at least; longer with long SMTP timeouts
 UNCERTAIN = ("envoi interrompu pendant la remise au serveur : le destinataire l'a peut-être "
              "reçu ; le message n'est pas renvoyé automatiquement")
 
@@ -109,9 +109,10 @@ class OutboxWorker:
         uncertain).
 
         Mails are claimed by batches (``SKIP LOCKED`` on PostgreSQL). A mail is never
-        sent twice once a server accepted it, even if the process dies: before each
-        SMTP hand-over its start is committed, and a mail found started but never
-        recorded (:data:`INTERRUPTED_AFTER` later) is not sent again but escalated as
+        sent twice once a server accepted it, even if the process dies: before an
+        SMTP hand-over the mail's start is committed (with the next few, see
+        :class:`_Ledger`), and a mail found started but never recorded
+        (:meth:`interrupted_after` later) is not sent again but escalated as
         ``uncertain``. What buffering transports wrote is made durable before it is
         recorded as sent.
         """
@@ -152,16 +153,24 @@ class OutboxWorker:
         counts.pop("skipped", None)
         return counts
 
+    def interrupted_after(self) -> dt.timedelta:
+        """How long a started send may last before it counts as interrupted: longer than a
+        whole group of sends timing out, on the slowest route, so that another daemon
+        still sending it is never taken for a dead one."""
+        slowest = max(getattr(route.config, "timeout_seconds", 0.0) for route in self.routes)
+        return max(INTERRUPTED_AFTER, dt.timedelta(seconds=3 * START_GROUP * slowest))
+
     def settle_interrupted(self) -> Counter[str]:
-        """Escalate the mails whose send was interrupted (:data:`INTERRUPTED_AFTER` ago):
+        """Escalate the mails whose send was interrupted (:meth:`interrupted_after` ago):
         failed, with an alert for the coordinators, never resent by the bot."""
         now = self.app.clock.now()
         with self.app.db.transaction() as session:
-            found = outbox.interrupted_sends(session, now - INTERRUPTED_AFTER)
+            found = outbox.interrupted_sends(session, now - self.interrupted_after())
             for message in found:
                 outbox.mark_uncertain(message, error=UNCERTAIN)
                 log.error("outbox %s: send interrupted, not resent (escalated)", message.id)
-                self.report_failure(session, message, message.route or "?", "uncertain", now)
+                route = choose_route(self.routes, message.recipients[0])
+                self.report_failure(session, message, route.name, "uncertain", now)
         return Counter({"uncertain": len(found)} if found else {})
 
     @staticmethod
@@ -207,22 +216,29 @@ class OutboxWorker:
         return outcome
 
     def _goes_by(self, message: OutboxMessage, route: Route) -> bool:
-        """True when ``message`` would be handed to ``route`` (not refused, one route)."""
+        """True when ``message`` would be handed to ``route``."""
         return (choose_route(self.routes, message.recipients[0]) is route
-                and not (message.health_data and not route.secure)
-                and all(choose_route(self.routes, r) is route for r in message.recipients))
+                and self._blocked(message, route) is None)
+
+    def _blocked(self, message: OutboxMessage, route: Route) -> str | None:
+        """Why the mail must not go out on its ``route`` (``refused``, ``failed``), or None."""
+        if message.health_data and not route.secure:
+            return "refused"
+        if len({choose_route(self.routes, r).name for r in message.recipients}) > 1:
+            return "failed"
+        return None
 
     def _refusal(self, message: OutboxMessage, route: Route) -> str | None:
-        """``refused``/``failed`` when the mail must not go out on ``route``; else None."""
-        if message.health_data and not route.secure:
+        """Record and return ``refused``/``failed`` when the mail must not go out on
+        ``route``; else None."""
+        blocked = self._blocked(message, route)
+        if blocked == "refused":
             outbox.mark_failed(message, error="données de santé refusées sur une voie non sécurisée",
                                state=OutboxState.REFUSED)
             log.error("outbox %s refused: health data on insecure route %s", message.id, route.name)
-            return "refused"
-        if len({choose_route(self.routes, r).name for r in message.recipients}) > 1:
+        elif blocked == "failed":
             outbox.mark_failed(message, error="destinataires sur des voies différentes")
-            return "failed"
-        return None
+        return blocked
 
     def _send_failed(self, message: OutboxMessage, route: Route,
                      opened: dict[str, OutboundTransport], error: Exception) -> str:

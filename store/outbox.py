@@ -73,7 +73,7 @@ _OUTCOME = (update(OutboxMessage).where(OutboxMessage.id == bindparam("mail"))
 def claim_due(session: Session, now: dt.datetime, limit: int) -> list[OutboxMessage]:
     """Pending mails whose next attempt is due, oldest first (SKIP LOCKED on PostgreSQL).
 
-    A mail whose send was started (:func:`start_attempt`) and never recorded is not
+    A mail whose send was started (:func:`start_attempts`) and never recorded is not
     due: it waits for :func:`interrupted_sends`.
     """
     query = (select(OutboxMessage).where(*_DUE, OutboxMessage.next_attempt_at <= now)
