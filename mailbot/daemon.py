@@ -25,7 +25,6 @@ from collections.abc import Coroutine
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import func, select
 
 from mailbot import logs
 from mailbot.app import App
@@ -38,7 +37,7 @@ from mailbot.jobs.urgent import notify_urgent_safely
 from mailbot.pipeline import Pipeline
 from mailbot.transports.backoff import backoff_delay
 from mailbot.transports.factory import inbound_transport
-from store.models import OutboxMessage, OutboxState
+from store import outbox
 
 log = logging.getLogger(__name__)
 # APScheduler says "Running job…" at INFO each time a job runs (every minute): too chatty.
@@ -216,8 +215,7 @@ class Daemon:
     def _next_due_in(self) -> float:
         """Seconds until the next pending outbox mail is due (at most ``OUTBOX_IDLE_SECONDS``)."""
         with self.app.db.sessions() as session:
-            due = session.scalar(select(func.min(OutboxMessage.next_attempt_at))
-                                 .where(OutboxMessage.state == OutboxState.PENDING))
+            due = outbox.next_due_at(session)
         if due is None:
             return OUTBOX_IDLE_SECONDS
         if due.tzinfo is None:

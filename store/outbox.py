@@ -83,6 +83,15 @@ def claim_due(session: Session, now: dt.datetime, limit: int) -> list[OutboxMess
     return list(session.scalars(query).all())
 
 
+def next_due_at(session: Session) -> dt.datetime | None:
+    """When the earliest mail :func:`claim_due` would take falls due (``None``: none).
+
+    A started send never recorded is left out: it is not due, it waits for
+    :func:`interrupted_sends`.
+    """
+    return session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(*_DUE))
+
+
 def start_attempts(connection: Connection, mail_ids: Sequence[int], now: dt.datetime) -> set[int]:
     """Record that these mails are about to be handed to a server; return those marked.
 

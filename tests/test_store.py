@@ -147,6 +147,11 @@ def test_a_send_is_started_once_and_an_unrecorded_one_is_found_later(database: D
         assert outbox.start_attempts(s.connection(), [ids[2]], NOW) == set()
         # o0 started and never recorded: not due; o2 later; o3 released, due again
         assert [m.id for m in outbox.claim_due(s, NOW, 10)] == [ids[3]]
+        outbox.start_attempts(s.connection(), [ids[3]], NOW)
+        # the daemon's wait: o0 and o3 started (not due), so o2's retry is the next one
+        assert outbox.next_due_at(s) == NOW + dt.timedelta(seconds=60)
+        outbox.release_attempts(s.connection(), [ids[3]])
+        assert outbox.next_due_at(s) == NOW
     with database.transaction() as s:
         assert outbox.interrupted_sends(s, NOW) == []  # still within its send
         (interrupted,) = outbox.interrupted_sends(s, later)
