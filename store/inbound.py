@@ -145,12 +145,19 @@ def load_for_processing(session: Session, ids: list[int]) -> list[InboundMessage
     return list(session.scalars(query).all())
 
 
+REASON_LENGTH = 200  # InboundMessage.reason is String(200)
+
+
+def _short(reason: str | None) -> str | None:
+    return reason[:REASON_LENGTH] if reason else None
+
+
 def finish(session: Session, message: InboundMessage, state: InboundState, *, kind: str,
            reason: str | None, now: dt.datetime, entry_id: int | None = None) -> None:
     """Put a message in its terminal state."""
     message.state = state
     message.kind = kind
-    message.reason = reason[:200] if reason else None
+    message.reason = _short(reason)
     message.processed_at = now
     if entry_id is not None:
         message.entry_id = entry_id
@@ -185,7 +192,7 @@ def finish_many(session: Session, finished: list[Finished]) -> None:
         return
     rows = []
     for one in finished:
-        reason = one.reason[:200] if one.reason else None
+        reason = _short(one.reason)
         rows.append({"_id": one.message.id, "_state": one.state, "_kind": one.kind,
                      "_reason": reason, "_at": one.at, "_entry_id": one.entry_id})
         for key, value in (("state", one.state), ("kind", one.kind), ("reason", reason),
