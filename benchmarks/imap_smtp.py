@@ -55,9 +55,9 @@ import aiosmtplib  # noqa: E402
 from benchmarks.mailgen import SENDERS_CONFIG, referral_mail  # noqa: E402
 from mailbot.app import App  # noqa: E402
 from mailbot.config import ImapInboundConfig, load_config  # noqa: E402
-from mailbot.daemon import INBOUND_PASS  # noqa: E402
-from mailbot.delivery import OutboxWorker  # noqa: E402
-from mailbot.pipeline import Pipeline  # noqa: E402
+from mailbot.daemon.loop import INBOUND_PASS  # noqa: E402
+from mailbot.inbound.pipeline import Pipeline  # noqa: E402
+from mailbot.outbound.delivery import OutboxWorker  # noqa: E402
 from mailbot.transports.base import set_aside_all  # noqa: E402
 from mailbot.transports.imap import ImapInbound  # noqa: E402
 from mailbot.transports.tls import client_context  # noqa: E402

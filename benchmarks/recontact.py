@@ -50,10 +50,10 @@ sys.path.insert(0, str(ROOT))
 
 from mailbot.app import App  # noqa: E402
 from mailbot.clock import PARIS, Clock  # noqa: E402
-from mailbot.compose import as_bytes, build_mail, new_message_id  # noqa: E402
 from mailbot.config import load_config  # noqa: E402
-from mailbot.delivery import OutboxWorker  # noqa: E402
-from mailbot.pipeline import Pipeline  # noqa: E402
+from mailbot.inbound.pipeline import Pipeline  # noqa: E402
+from mailbot.outbound.compose import as_bytes, build_mail, new_message_id  # noqa: E402
+from mailbot.outbound.delivery import OutboxWorker  # noqa: E402
 from mailbot.transports.factory import inbound_transport  # noqa: E402
 from mailbot.transports.maildir import ensure_maildir  # noqa: E402
 from mailbot.workflows.recontact_round import run_round  # noqa: E402

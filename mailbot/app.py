@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mailbot.clock import Clock
-from mailbot.config import Config
-from mailbot.senders import SenderDirectory
-from mailbot.templating import Templates
+from mailbot.config import Config, SenderDirectory
+from mailbot.outbound.templating import Templates
 from store.db import Database
 
 
@@ -25,10 +24,7 @@ class App:
     def from_config(cls, config: Config, *, clock: Clock | None = None) -> App:
         """Build the context (does not touch the network or create the schema)."""
         db = Database(config.database.url, schema=config.database.schema_, echo=config.database.echo)
-        directory = SenderDirectory(
-            partners=list(config.senders.partners), coordinators=list(config.senders.coordinators),
-            allow=list(config.senders.allow),
-        )
+        directory = SenderDirectory.from_config(config.senders)
         return cls(config=config, db=db, templates=Templates(config.templates.path),
                    clock=clock or Clock(), directory=directory)
 

@@ -17,7 +17,7 @@ from typing import Any
 from mailbot.app import App
 from mailbot.clock import Clock
 from mailbot.config import load_config
-from mailbot.pipeline import PassReport, Pipeline
+from mailbot.inbound.pipeline import PassReport, Pipeline
 from mailbot.transports.factory import inbound_transport
 from mailbot.transports.maildir import ensure_maildir
 

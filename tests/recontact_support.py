@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.clock import PARIS
-from mailbot.delivery import OutboxWorker
 from mailbot.jobs.schedule import run_job
+from mailbot.outbound.delivery import OutboxWorker
 from store import entries
 from store.models import Entry, EntryStatus, InboundMessage
 from store.models_recontact import RecontactRound

@@ -9,9 +9,9 @@ import email.policy
 
 import pytest
 
-from mailbot.compose import as_bytes, build_mail, encode_header_value
 from mailbot.config import IdentityConfig
-from mailbot.templating import RenderedMail
+from mailbot.outbound.compose import as_bytes, build_mail, encode_header_value
+from mailbot.outbound.templating import RenderedMail
 
 IDENTITY = IdentityConfig(address="liste-attente@cpts-exemple.mssante.fr", name="CPTS Exemple")
 NOW = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.UTC)

@@ -14,7 +14,7 @@ import trustme
 from cryptography import x509
 
 from mailbot.cli import main
-from mailbot.transports.checks import EXPIRY_WARNING_DAYS, certificate_expiry
+from mailbot.doctor.certificates import EXPIRY_WARNING_DAYS, certificate_expiry
 from tests.servers.dovecot import DovecotServer, free_port
 from tests.servers.pki import TEST_USER, Pki
 from tests.servers.smtp import SmtpServer

@@ -37,8 +37,8 @@ from sqlalchemy import func, select
 from mailbot.app import App
 from mailbot.clock import Clock
 from mailbot.config import load_config
-from mailbot.delivery import START_GROUP, OutboxWorker
-from mailbot.pipeline import PassReport, Pipeline
+from mailbot.inbound.pipeline import PassReport, Pipeline
+from mailbot.outbound.delivery import START_GROUP, OutboxWorker
 from mailbot.transports.factory import inbound_transport
 from store import outbox
 from store.models import Alert, Entry, InboundMessage, OutboxMessage

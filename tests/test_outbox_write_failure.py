@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy import select
 
-from mailbot.pipeline import Pipeline
+from mailbot.inbound.pipeline import Pipeline
 from mailbot.transports.factory import inbound_transport
 from mailbot.transports.maildir import MaildirOutbound
 from store.models import OutboxMessage, OutboxState

@@ -371,7 +371,7 @@ def test_a_run_sends_at_most_max_mails_and_continues_next_time(
 def test_template_samples_render_for_doctor(bot: Bot) -> None:
     from types import SimpleNamespace
 
-    from mailbot.template_samples import SAMPLES
+    from mailbot.doctor.samples import SAMPLES
 
     mine = ("recontact", "recontact_ack_yes", "recontact_ack_no")
     entry_ = SimpleNamespace(ref="E-7QK2M9", received_at=ASK)

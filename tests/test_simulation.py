@@ -29,9 +29,9 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.clock import PARIS
+from mailbot.inbound.pipeline import Pipeline
 from mailbot.jobs.schedule import run_job
 from mailbot.matching.fairness import fairness_report
-from mailbot.pipeline import Pipeline
 from mailbot.transports.factory import inbound_transport
 from mailbot.workflows.proposals import withdraw
 from store import audit, entries

@@ -7,7 +7,7 @@ from typing import Any
 
 from mailbot.cli.common import app_of, config_of
 from mailbot.config import MaildirInboundConfig, MaildirRouteConfig
-from mailbot.doctor import run_checks
+from mailbot.doctor.run import run_checks
 from mailbot.transports.maildir import ensure_maildir
 from store.db import Database
 

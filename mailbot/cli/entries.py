@@ -19,9 +19,9 @@ from sqlalchemy import select
 from mailbot import operations
 from mailbot.cli.common import app_of
 from mailbot.clock import fr_date
-from mailbot.delivery import OutboxWorker
 from mailbot.errors import NotFoundError, UsageError
 from mailbot.matching.explain import proposal_lines
+from mailbot.outbound.delivery import OutboxWorker
 from parsers.referral.types import CANONICAL_KEYS, FRENCH_LABELS
 from store import entries as entry_store
 from store.models import Entry, EntryStatus

@@ -12,10 +12,10 @@ from rich.table import Table
 
 from mailbot.cli.common import app_of
 from mailbot.clock import PARIS
-from mailbot.delivery import OutboxWorker
 from mailbot.errors import UsageError
 from mailbot.jobs import load_all
 from mailbot.jobs.schedule import next_run, run_job, schedule_of
+from mailbot.outbound.delivery import OutboxWorker
 from store.models import JobRun
 
 

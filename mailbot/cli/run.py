@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from mailbot.cli.common import app_of
-from mailbot.pipeline import Pipeline
+from mailbot.inbound.pipeline import Pipeline
 from mailbot.transports.factory import inbound_transport
 
 
@@ -32,6 +32,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         sent = ", ".join(f"{k} {v}" for k, v in sorted(report.delivery.items())) or "aucun"
         print(f"Messages reçus : {report.fetched} ; états : {states} ; envois : {sent}.")
         return 0
-    from mailbot.daemon import Daemon
+    from mailbot.daemon.loop import Daemon
 
     return asyncio.run(Daemon(args, app).run())

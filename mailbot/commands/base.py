@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from mailbot.errors import UsageError
-from mailbot.operations import OpContext
+from mailbot.operations.context import OpContext
 
 
 @dataclass(frozen=True)

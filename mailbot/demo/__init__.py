@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from mailbot.app import App
 from mailbot.config import MaildirInboundConfig, load_config
-from mailbot.pipeline import Pipeline
+from mailbot.inbound.pipeline import Pipeline
 from mailbot.transports.factory import inbound_transport
 from mailbot.transports.maildir import ensure_maildir
 from store.models import Entry, InboundMessage, OutboxMessage

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.clock import fr_date
-from mailbot.compose import MailAttachment, as_bytes, build_mail, new_message_id
 from mailbot.jobs import Job, register
-from mailbot.routing import choose_route, routes_of
+from mailbot.outbound.compose import MailAttachment, as_bytes, build_mail, new_message_id
+from mailbot.outbound.routing import choose_route, routes_of
 from mailbot.workflows.digest import Item, collect, resolve_settled_alerts
 from store import outbox
 from store.models import Alert, InboundMessage

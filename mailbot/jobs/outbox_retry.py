@@ -6,8 +6,8 @@ import asyncio
 import datetime as dt
 
 from mailbot.app import App
-from mailbot.delivery import OutboxWorker
 from mailbot.jobs import Job, register
+from mailbot.outbound.delivery import OutboxWorker
 
 
 def run(app: App, now: dt.datetime) -> str:

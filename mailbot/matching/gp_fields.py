@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailbot.matching.criteria import AGE_BANDS
-from mailbot.routing import is_mssante
+from mailbot.outbound.routing import is_mssante
 from parsers.referral.labels import normalise
 from parsers.referral.types import FieldProblem
 from parsers.referral.values import parse_email, parse_phone, strict_bool

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.clock import fr_date
-from mailbot.mailer import Thread, enqueue_mail
 from mailbot.matching.describe import proposal_context
+from mailbot.outbound.mailer import Thread, enqueue_mail
 from store import entries
 from store import proposals as proposal_store
 from store.models import Entry, EntryStatus, Token

@@ -10,11 +10,25 @@ from functools import cached_property
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
-from mailbot.classify.base import Verdict
-from mailbot.mailer import Thread
-from mailbot.senders import Role
+from mailbot.config.senders import Role
+from mailbot.outbound.mailer import Thread
 from parsers.mime import body_text
 from store.models import InboundMessage, InboundState
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A rule's decision.
+
+    ``state`` is the terminal state when the rule settles the mail by itself
+    (ignored, quarantined); ``None`` hands it to the workflow named by ``kind``.
+    """
+
+    kind: str
+    reason: str
+    state: InboundState | None = None
+    token_kind: str | None = None
+    token: str | None = None
 
 
 @dataclass

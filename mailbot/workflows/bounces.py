@@ -26,12 +26,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
-from mailbot.classify.base import TOKEN_RE, Verdict, header
-from mailbot.classify.reply import referenced_ids
-from mailbot.senders import address_of
-from mailbot.workflows.base import Outcome
+from mailbot.workflows.base import Outcome, Verdict
+from parsers.addresses import address_of
 from parsers.bounces import BounceFailure, analyse_bounce
-from parsers.mime import decode_bytes
+from parsers.mime import decode_bytes, header
+from parsers.tokens import TOKEN_RE, referenced_ids
 from store import addresses, calls, recontact, tokens
 from store.addresses import Failure
 from store.alerts import raise_alert

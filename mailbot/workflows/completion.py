@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mailbot.clock import local_date
-from mailbot.mailer import enqueue_mail
+from mailbot.outbound.mailer import enqueue_mail
 from mailbot.workflows import problems as problem_list
 from mailbot.workflows.base import Outcome, Work, escalate, processed
 from mailbot.workflows.intake import patient_label

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.clock import fr_date
-from mailbot.mailer import Thread, enqueue_mail
 from mailbot.matching.offer import (
     FOLLOWUP_TOKEN,
     PROPOSAL_TOKEN,
@@ -25,6 +24,7 @@ from mailbot.matching.offer import (
     first_message_id,
     gp_context,
 )
+from mailbot.outbound.mailer import Thread, enqueue_mail
 from mailbot.workflows.base import Outcome, Work, escalate, processed
 from mailbot.workflows.gp_mail import COMMAND_INTENTS, run_command
 from parsers.replies import classify_gp_reply

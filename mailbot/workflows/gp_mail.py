@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mailbot.mailer import enqueue_mail
 from mailbot.matching.offer import COMMAND_HELP, gp_context
 from mailbot.matching.round import fill_gp, gp_usage
+from mailbot.outbound.mailer import enqueue_mail
 from mailbot.workflows.base import Outcome, Work, escalate, processed
 from parsers.mime import decode_header_text
 from parsers.quoting import new_text

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from mailbot.clock import local_date
-from mailbot.mailer import enqueue_mail
+from mailbot.outbound.mailer import enqueue_mail
 from mailbot.workflows import problems as problem_list
 from mailbot.workflows.base import Outcome, Work, escalate, processed
 from parsers.referral import NotAForm, ReferralForm, parse_text_form

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from mailbot.app import App
 from mailbot.clock import fr_date, local_date
 from mailbot.errors import UsageError
-from mailbot.mailer import Thread, enqueue_mail
 from mailbot.matching.contact import gp_identity_context, practice_context
 from mailbot.matching.offer import (
     PROPOSAL_TOKEN,
@@ -35,6 +34,7 @@ from mailbot.matching.offer import (
 from mailbot.matching.policy import explain
 from mailbot.matching.pool import compatible
 from mailbot.matching.round import fill_gp, gp_usage, lock_gps
+from mailbot.outbound.mailer import Thread, enqueue_mail
 from mailbot.workflows.base import Outcome, Work, escalate, processed
 from mailbot.workflows.gp_mail import COMMAND_INTENTS, run_command
 from parsers.replies import classify_gp_reply

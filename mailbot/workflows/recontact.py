@@ -21,7 +21,7 @@ hourly cap applies), never with health data.
 from __future__ import annotations
 
 from mailbot.clock import fr_date
-from mailbot.mailer import enqueue_mail
+from mailbot.outbound.mailer import enqueue_mail
 from mailbot.workflows.base import Outcome, Work, escalate, processed
 from parsers.quoting import new_text
 from parsers.replies import PatientReply, classify_patient_reply

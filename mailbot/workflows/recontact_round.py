@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.clock import PARIS, fr_date
-from mailbot.mailer import enqueue_mail
+from mailbot.outbound.mailer import enqueue_mail
 from store import addresses, calls, recontact
 from store.addresses import Failure
 from store.models import OPEN_STATUSES, Entry, EntryEvent, OutboxMessage, OutboxState

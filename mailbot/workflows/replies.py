@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mailbot.classify.reply import referenced_ids
-from mailbot.senders import Role
+from mailbot.config.senders import Role
 from mailbot.workflows.base import Outcome, Work, escalate
 from mailbot.workflows.completion import handle_completion
 from mailbot.workflows.followup import handle_followup_reply
 from mailbot.workflows.proposals import handle_proposal_reply
 from mailbot.workflows.recontact import handle_recontact_reply
+from parsers.tokens import referenced_ids
 from store import tokens
 from store.models import InboundState, Token
 

@@ -1,0 +1,33 @@
+"""What every classification rule receives (:class:`ClassifyContext`) and returns
+(:class:`~mailbot.workflows.base.Verdict`, the contract with the workflows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import Message
+from typing import Protocol
+
+from mailbot.config.senders import Role
+from mailbot.workflows.base import Verdict
+
+
+@dataclass(frozen=True)
+class ClassifyContext:
+    """Facts about one mail that the rules need besides its headers."""
+
+    own_address: str
+    own_domain: str
+    sender: str | None
+    role: Role
+    size: int
+    max_size: int
+
+
+class Rule(Protocol):
+    """A classification rule module."""
+
+    NAME: str
+    DESCRIPTION: str
+
+    def check(self, msg: Message, ctx: ClassifyContext) -> Verdict | None:
+        """Return a verdict, or ``None`` to let the next rule look."""
