@@ -52,9 +52,10 @@ sys.path.insert(0, str(ROOT))
 import aioimaplib  # noqa: E402
 import aiosmtplib  # noqa: E402
 
-from benchmarks.mailgen import SENDERS_CONFIG, referral_mail  # noqa: E402
+from benchmarks.mailgen import referral_mail  # noqa: E402
 from mailbot.app import App  # noqa: E402
 from mailbot.config import ImapInboundConfig, load_config  # noqa: E402
+from mailbot.config.minimal import merged, minimal_sections, render_toml  # noqa: E402
 from mailbot.daemon.loop import INBOUND_PASS  # noqa: E402
 from mailbot.inbound.pipeline import Pipeline  # noqa: E402
 from mailbot.outbound.delivery import OutboxWorker  # noqa: E402
@@ -66,43 +67,6 @@ from tests.servers.dovecot import DovecotServer  # noqa: E402
 from tests.servers.pki import Pki, make_pki  # noqa: E402
 
 BOT = "liste-attente@cpts-exemple.mssante.fr"
-
-CONFIG = """
-[identity]
-address = "{bot}"
-name = "CPTS Exemple"
-nil = "NIL-BENCH"
-[database]
-url = {database}
-[inbound]
-transport = "imap"
-host = "127.0.0.1"
-port = {imaps}
-tls = "implicit"
-client_cert = "{pki.client_cert}"
-client_key = "{pki.client_key}"
-ca_file = "{pki.ca_cert}"
-state_file = "{root}/imap-state.json"
-folder = "{folder}"
-processed_folder = "{processed}"
-[outbound]
-transport = "smtp"
-host = "127.0.0.1"
-port = {smtps}
-tls = "implicit"
-client_cert = "{pki.client_cert}"
-client_key = "{pki.client_key}"
-ca_file = "{pki.ca_cert}"
-secure = true
-[senders]
-partners = {partners}
-coordinators = ["coordination@cpts-exemple.mssante.fr"]
-[limits]
-replies_per_sender_per_hour = 1000000
-replies_per_partner_per_hour = 1000000
-[logging]
-level = "WARNING"
-"""
 
 
 # -- the SMTP server, in a child process ---------------------------------------------------------
@@ -208,10 +172,21 @@ def write_config(root: Path, pki: Pki, dovecot: DovecotServer, smtp_port: int, d
                  folder: str = "INBOX", processed: str = "Traites") -> Path:
     """The bot's configuration for this run."""
     path = root / f"mailbot-{folder}.toml"
-    path.write_text(CONFIG.format(bot=BOT, database=json.dumps(database), imaps=dovecot.imaps_port,
-                                  pki=pki, root=root, folder=folder, processed=processed,
-                                  smtps=smtp_port, partners=json.dumps(SENDERS_CONFIG)),
-                    encoding="utf-8")
+    certificates = {"client_cert": str(pki.client_cert), "client_key": str(pki.client_key),
+                    "ca_file": str(pki.ca_cert)}
+    sections = merged(minimal_sections({"url": database}), {
+        "identity": {"address": BOT, "nil": "NIL-BENCH"},
+        "inbound": {"transport": "imap", "host": "127.0.0.1", "port": dovecot.imaps_port,
+                    "tls": "implicit", **certificates, "state_file": f"{root}/imap-state.json",
+                    "folder": folder, "processed_folder": processed},
+        "outbound": {"transport": "smtp", "host": "127.0.0.1", "port": smtp_port,
+                     "tls": "implicit", **certificates, "secure": True},
+        "limits": {"replies_per_sender_per_hour": 1000000,
+                   "replies_per_partner_per_hour": 1000000},
+        "logging": {"level": "WARNING"}})
+    sections["inbound"].pop("path")
+    sections["outbound"].pop("path")
+    path.write_text(render_toml(sections), encoding="utf-8")
     return path
 
 

@@ -27,30 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.mailgen import SENDERS_CONFIG, referral_mail  # noqa: E402
+from benchmarks.mailgen import referral_mail  # noqa: E402
+from mailbot.config.minimal import merged, minimal_sections, render_toml  # noqa: E402
 
-CONFIG = """
-[identity]
-address = "liste-attente@cpts-exemple.mssante.fr"
-name = "CPTS Exemple"
-[database]
-url = "sqlite:///var/mailbot.db"
-[inbound]
-transport = "maildir"
-path = "var/inbox"
-[outbound]
-transport = "maildir"
-path = "var/outbox"
-[senders]
-partners = {partners}
-coordinators = ["coordination@cpts-exemple.mssante.fr"]
-[limits]
 # The benchmark measures throughput: 5 000 referrals from three partners in one pass
 # would otherwise hit the per-partner hourly loop guard.
-replies_per_partner_per_hour = 1000000
-[logging]
-level = "WARNING"
-"""
+CONFIG = render_toml(merged(minimal_sections(), {
+    "limits": {"replies_per_partner_per_hour": 1000000}, "logging": {"level": "WARNING"}}))
 
 
 def main() -> None:
@@ -63,7 +46,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        (root / "mailbot.toml").write_text(CONFIG.format(partners=json.dumps(SENDERS_CONFIG)))
+        (root / "mailbot.toml").write_text(CONFIG)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         base = [sys.executable, "-m", "mailbot", "--config", str(root / "mailbot.toml")]
         subprocess.run([*base, "init"], check=True, env=env, capture_output=True)

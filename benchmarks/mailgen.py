@@ -16,7 +16,6 @@ COMMUNES = [("16000", "Angoulême"), ("16100", "Cognac"), ("16800", "Soyaux"),
 PARTNERS = [("Coordination DAC Charente", "coordination@dac16.mssante.fr"),
             ("Service social CH", "service.social@ch-exemple.mssante.fr"),
             ("Pharmacie Moreau", "pharmacie.moreau@pharmacien.mssante.fr")]
-SENDERS_CONFIG = ["dac16.mssante.fr", "ch-exemple.mssante.fr", "pharmacie.moreau@pharmacien.mssante.fr"]
 
 
 def _fields(rng: random.Random, index: int) -> list[tuple[str, str]]:

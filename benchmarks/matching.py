@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from mailbot.app import App  # noqa: E402
 from mailbot.clock import PARIS, Clock  # noqa: E402
 from mailbot.config import load_config  # noqa: E402
+from mailbot.config.minimal import merged, minimal_sections, render_toml  # noqa: E402
 from mailbot.matching.criteria import AGE_BANDS  # noqa: E402
 from mailbot.matching.round import run_round  # noqa: E402
 from mailbot.transports.maildir import ensure_maildir  # noqa: E402
@@ -58,22 +59,6 @@ NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=PARIS)
 POLICIES = ("fifo", "criteria", "weighted")
 CODES = [f"16{n:03d}" for n in range(200)]
 
-CONFIG = """
-[identity]
-address = "liste-attente@cpts-exemple.mssante.fr"
-name = "CPTS Exemple"
-[database]
-{database}
-[inbound]
-transport = "maildir"
-path = "var/inbox"
-[outbound]
-transport = "maildir"
-path = "var/outbox"
-[matching]
-policy = "{policy}"
-mix_max_complex = 2
-"""
 
 
 def peak_rss_mb() -> float:
@@ -95,16 +80,20 @@ def load_average() -> float | None:
         return None
 
 
-def write_config(folder: Path, database: str, policy: str) -> Path:
+def write_config(folder: Path, database: dict[str, str], policy: str) -> Path:
     path = folder / "mailbot.toml"
-    path.write_text(CONFIG.format(database=database, policy=policy), encoding="utf-8")
+    sections = merged(minimal_sections(database), {
+        "matching": {"policy": policy, "mix_max_complex": 2}})
+    del sections["senders"]
+    path.write_text(render_toml(sections), encoding="utf-8")
     return path
 
 
-def database_lines(args: argparse.Namespace, folder: Path) -> str:
+def database_section(args: argparse.Namespace, folder: Path) -> dict[str, str]:
+    """The ``[database]`` section: PostgreSQL with ``--postgres``, else a SQLite file."""
     if args.postgres:
-        return f'url = "{args.postgres}"\nschema = "{args.schema}"'
-    return f'url = "sqlite:///{folder / "bench.db"}"'
+        return {"url": args.postgres, "schema": args.schema}
+    return {"url": f"sqlite:///{folder / 'bench.db'}"}
 
 
 # ---------------------------------------------------------------- set-up
@@ -136,7 +125,7 @@ def setup(args: argparse.Namespace, folder: Path) -> dict[str, float]:
     """Create the schema and fill it; return how long it took."""
     rng = random.Random(args.seed)
     started = time.perf_counter()
-    config = load_config(write_config(folder, database_lines(args, folder), "fifo"))
+    config = load_config(write_config(folder, database_section(args, folder), "fifo"))
     db = Database(config.database.url, schema=config.database.schema_)
     db.migrate()
     ensure_maildir(folder / "var" / "inbox")
@@ -253,7 +242,7 @@ def main() -> None:
                   f"({baseline['rows']} rows, peak RSS {baseline['peak_rss_mb']:.0f} MB)")
             results: dict[str, dict[str, Any]] = {}
             for policy in args.policies.split(","):
-                write_config(folder, database_lines(args, folder), policy)
+                write_config(folder, database_section(args, folder), policy)
                 result = run_child("round", folder)
                 results[policy] = result
                 print(f"  round, policy {policy}: {result['round_s']:.2f} s "

@@ -51,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 from mailbot.app import App  # noqa: E402
 from mailbot.clock import PARIS, Clock  # noqa: E402
 from mailbot.config import load_config  # noqa: E402
+from mailbot.config.minimal import merged, minimal_sections, render_toml  # noqa: E402
 from mailbot.inbound.pipeline import Pipeline  # noqa: E402
 from mailbot.outbound.compose import as_bytes, build_mail, new_message_id  # noqa: E402
 from mailbot.outbound.delivery import OutboxWorker  # noqa: E402
@@ -68,27 +69,17 @@ OWN = "liste-attente@cpts-exemple.mssante.fr"
 ASK = dt.datetime(2026, 12, 1, 9, 0, tzinfo=PARIS)
 PER_CONNECTION = 1000
 
-CONFIG = """
-[identity]
-address = "{own}"
-name = "CPTS Exemple"
-[database]
-url = "sqlite:///var/mailbot.db"
-[inbound]
-transport = "maildir"
-path = "var/inbox"
-[outbound]
-transport = "smtp"
-host = "127.0.0.1"
-port = {port}
-tls = "none"
-secure = false
-max_messages_per_connection = {per_connection}
-[recontact]
-max_mails_per_run = {count}
-[logging]
-level = "WARNING"
-"""
+
+
+def config_text(port: int, count: int) -> str:
+    """The benchmark's configuration: the minimal one, sending over SMTP to the sink."""
+    sections = merged(minimal_sections(), {
+        "outbound": {"transport": "smtp", "host": "127.0.0.1", "port": port, "tls": "none",
+                     "secure": False, "max_messages_per_connection": PER_CONNECTION},
+        "recontact": {"max_mails_per_run": count}, "logging": {"level": "WARNING"}})
+    del sections["senders"]
+    sections["outbound"].pop("path")
+    return render_toml(sections)
 
 
 class Sink:
@@ -217,8 +208,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
-            (root / "mailbot.toml").write_text(CONFIG.format(
-                own=OWN, port=port, per_connection=PER_CONNECTION, count=args.count))
+            (root / "mailbot.toml").write_text(config_text(port, args.count))
             app = App.from_config(load_config(root / "mailbot.toml"), clock=Clock(frozen=ASK))
             app.db.migrate()
             ensure_maildir(root / "var" / "inbox")

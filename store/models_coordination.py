@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from store.models import Base
+from store.base import Base
 
 # ---------------------------------------------------------------- import of existing waitlists
 # (issue 7, ``mailbot import``; migration block in versions/0004_coordination.py)

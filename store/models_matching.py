@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from store.models import Base
+from store.base import Base
 
 
 class ProposalState(enum.StrEnum):

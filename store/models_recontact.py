@@ -18,7 +18,7 @@ import enum
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from store.models import Base
+from store.base import Base
 
 
 class RoundOutcome(enum.StrEnum):

@@ -17,6 +17,8 @@ from typing import Any
 from mailbot.app import App
 from mailbot.clock import Clock
 from mailbot.config import load_config
+from mailbot.config.minimal import merged, render_toml
+from mailbot.config.minimal import minimal_sections as base_sections
 from mailbot.inbound.pipeline import PassReport, Pipeline
 from mailbot.transports.factory import inbound_transport
 from mailbot.transports.maildir import ensure_maildir
@@ -24,36 +26,7 @@ from mailbot.transports.maildir import ensure_maildir
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT.parent / "shared" / "examples"
 DATA = Path(__file__).resolve().parent / "data"
-
-
-def toml_value(value: Any) -> str:
-    """A Python value as TOML."""
-    return json.dumps(value, ensure_ascii=False)
-
-
-def render_config(sections: dict[str, dict[str, Any]]) -> str:
-    """A TOML file from ``{section: {key: value}}``."""
-    lines = []
-    for name, values in sections.items():
-        lines.append(f"[{name}]")
-        lines.extend(f"{k} = {toml_value(v)}" for k, v in values.items())
-        lines.append("")
-    return "\n".join(lines)
-
-
-def base_sections(database: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """The spec's minimal embedded configuration, on the given database."""
-    return {
-        "identity": {"address": "liste-attente@cpts-exemple.mssante.fr", "name": "CPTS Exemple"},
-        "database": dict(database),
-        "inbound": {"transport": "maildir", "path": "var/inbox"},
-        "outbound": {"transport": "maildir", "path": "var/outbox"},
-        "senders": {
-            "partners": ["dac16.mssante.fr", "ch-exemple.mssante.fr",
-                         "pharmacie.moreau@pharmacien.mssante.fr"],
-            "coordinators": ["coordination@cpts-exemple.mssante.fr"],
-        },
-    }
+render_config = render_toml  # the shared builder (mailbot.config.minimal), under the tests' name
 
 
 @dataclass
@@ -70,10 +43,8 @@ class Bot:
     def create(cls, root: Path, database: dict[str, str],
                extra: dict[str, dict[str, Any]] | None = None) -> Bot:
         """Write the configuration, migrate the database, create the folders."""
-        sections = base_sections(database)
-        for name, values in (extra or {}).items():
-            sections.setdefault(name, {}).update(values)
-        (root / "mailbot.toml").write_text(render_config(sections), encoding="utf-8")
+        sections = merged(base_sections(database), extra)
+        (root / "mailbot.toml").write_text(render_toml(sections), encoding="utf-8")
         clock = Clock()
         app = App.from_config(load_config(root / "mailbot.toml"), clock=clock)
         app.db.migrate()

@@ -42,7 +42,7 @@ from mailbot.outbound.delivery import START_GROUP, OutboxWorker
 from mailbot.transports.factory import inbound_transport
 from store import outbox
 from store.models import Alert, Entry, InboundMessage, OutboxMessage
-from tests.helpers import ROOT, Bot, render_config, toml_value
+from tests.helpers import ROOT, Bot, render_config
 from tests.servers.dovecot import DovecotServer
 from tests.servers.pki import TEST_PASSWORD, TEST_USER, Pki
 from tests.servers.proxy import CuttingProxy
@@ -110,11 +110,7 @@ def mssante_route(mssante: SmtpServer, pki: Pki, **overrides: Any) -> dict[str, 
 def write_config(path: Path, config: dict[str, dict[str, Any]],
                  routes: list[dict[str, Any]]) -> None:
     """``config`` as TOML, plus one ``[[outbound.routes]]`` table per route."""
-    text = render_config(config)
-    for route in routes:
-        text += "[[outbound.routes]]\n" + "".join(
-            f"{key} = {toml_value(value)}\n" for key, value in route.items()) + "\n"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(render_config(config, routes=routes), encoding="utf-8")
 
 
 def make_bot(root: Path, config: dict[str, dict[str, Any]], routes: list[dict[str, Any]]) -> Bot:

@@ -20,32 +20,14 @@ from sqlalchemy import select
 
 from mailbot.app import App
 from mailbot.config import MaildirInboundConfig, load_config
+from mailbot.config.minimal import minimal_sections, render_toml
 from mailbot.inbound.pipeline import Pipeline
 from mailbot.transports.factory import inbound_transport
 from mailbot.transports.maildir import ensure_maildir
 from store.models import Entry, InboundMessage, OutboxMessage
 
-CONFIG = """\
-# Configuration de démonstration (Maildir + SQLite), écrite par « mailbot demo ».
-[identity]
-address = "liste-attente@cpts-exemple.mssante.fr"
-name = "CPTS Exemple"
-
-[database]
-url = "sqlite:///var/mailbot.db"
-
-[inbound]
-transport = "maildir"
-path = "var/inbox"
-
-[outbound]
-transport = "maildir"
-path = "var/outbox"
-
-[senders]
-partners = ["dac16.mssante.fr", "ch-exemple.mssante.fr", "pharmacie.moreau@pharmacien.mssante.fr"]
-coordinators = ["coordination@cpts-exemple.mssante.fr"]
-"""
+CONFIG = render_toml(minimal_sections(),
+                     comment="Configuration de démonstration (Maildir + SQLite), écrite par « mailbot demo ».")
 
 COMPLETION = """\
 From: Service social CH <service.social@ch-exemple.mssante.fr>
