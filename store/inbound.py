@@ -152,17 +152,6 @@ def _short(reason: str | None) -> str | None:
     return reason[:REASON_LENGTH] if reason else None
 
 
-def finish(session: Session, message: InboundMessage, state: InboundState, *, kind: str,
-           reason: str | None, now: dt.datetime, entry_id: int | None = None) -> None:
-    """Put a message in its terminal state."""
-    message.state = state
-    message.kind = kind
-    message.reason = _short(reason)
-    message.processed_at = now
-    if entry_id is not None:
-        message.entry_id = entry_id
-
-
 _FINISH = (
     update(InboundMessage).where(InboundMessage.id == bindparam("_id"))
     .values(state=bindparam("_state"), kind=bindparam("_kind"), reason=bindparam("_reason"),
@@ -201,6 +190,12 @@ def finish_many(session: Session, finished: list[Finished]) -> None:
         if one.entry_id is not None:
             set_committed_value(one.message, "entry_id", one.entry_id)
     session.connection().execute(_FINISH, rows)
+
+
+def finish(session: Session, message: InboundMessage, state: InboundState, *, kind: str,
+           reason: str | None, now: dt.datetime, entry_id: int | None = None) -> None:
+    """Put one message in its terminal state (:func:`finish_many` of one)."""
+    finish_many(session, [Finished(message, state, kind, reason, now, entry_id)])
 
 
 def counts_by_state(session: Session) -> dict[str, int]:

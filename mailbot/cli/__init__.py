@@ -1,4 +1,5 @@
 """The ``mailbot`` command line (spec/cli-and-config.md is the contract).
+May import every package of mailbot; only ``mailbot.__main__`` imports it.
 
 Exit codes: 0 success, 1 operational failure, 2 usage or configuration error.
 Errors are one clear message, never a traceback (``MAILBOT_DEBUG=1`` shows it).

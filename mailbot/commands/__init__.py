@@ -1,4 +1,5 @@
 """Commands coordinators send by mail, one module per command (like Mailman's ``eml_*.py``).
+May import operations, workflows.base, outbound, the kernel, store and parsers; inbound imports it.
 
 Each module has ``NAME`` (the word, upper case, without accents), ``USAGE``,
 ``EXAMPLE``, ``HELP`` (one French line), ``BLOCK`` (the following lines

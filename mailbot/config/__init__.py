@@ -1,5 +1,4 @@
 """The configuration: one pydantic model per TOML section, the loader and its French messages.
-
 May import ``mailbot.errors`` and nothing else of ``mailbot``; every other package reads it.
 """
 

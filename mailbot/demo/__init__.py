@@ -1,4 +1,5 @@
 """``mailbot demo``: a self-contained walk-through on Maildir + SQLite.
+May import inbound, transports, config, the kernel and store; only cli imports it.
 
 It writes a configuration, creates the database and the Maildir folders,
 drops sample referral mails into the inbox, processes them, then plays the

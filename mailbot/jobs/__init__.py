@@ -1,4 +1,5 @@
 """Scheduled jobs: proposals, recontact, follow-up, digest, retention…
+May import workflows, matching, outbound, the kernel and store; inbound, daemon and cli import it.
 
 Each job lives in its own module of this package and registers itself with
 :func:`register`. ``JOB_MODULES`` lists the modules to load; a workflow that

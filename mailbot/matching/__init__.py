@@ -1,4 +1,5 @@
 """Matching waiting patients with volunteer GPs.
+May import outbound, stats.groups, the kernel, config, store and parsers; workflows import it.
 
 * :mod:`~mailbot.matching.criteria` — priority groups and the age bands a GP may accept;
 * :mod:`~mailbot.matching.policy` — the configured order (fifo, criteria, weighted) as SQL,

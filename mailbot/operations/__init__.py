@@ -1,5 +1,4 @@
 """What coordinators do to entries and GPs, shared by the commands by mail and the CLI.
-
 May import workflows, matching, outbound, store and parsers; commands and cli import it.
 
 ``CLOTURER E-7QK2M9 décédé`` by mail and ``mailbot entries close E-7QK2M9

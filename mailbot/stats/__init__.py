@@ -1,4 +1,5 @@
 """``mailbot stats``: the waitlist's figures for coordinators, the board and the CPAM.
+May import the kernel (clock, errors), store and parsers; matching and cli import it.
 
 :func:`~mailbot.stats.report.build_report` computes every figure in SQL
 (:mod:`mailbot.stats.figures`, :mod:`mailbot.stats.partners`) into one JSON-ready

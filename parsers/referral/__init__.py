@@ -1,4 +1,5 @@
 """Referral forms (fiches de saisine): read a mail body into a :class:`ReferralForm`.
+May import other parsers modules only.
 
 Pure functions (no database, network, clock or logging), never raising on user input.
 The modules, in reading order:

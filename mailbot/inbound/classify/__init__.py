@@ -1,4 +1,5 @@
 """Classification: what is this mail, and may the bot act on it?
+May import workflows.base (the Verdict), config, store and parsers; inbound.dispatch imports it.
 
 Rules live one per module (Mailman style), each with ``NAME``,
 ``DESCRIPTION`` and ``check(msg, ctx) -> Verdict | None``. :func:`classify`
