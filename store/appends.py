@@ -39,11 +39,18 @@ def add(session: Session, statement: Insert, values: dict[str, Any]) -> None:
     ``values`` is kept as given until then: the caller must not change it afterwards
     (an audit row's hash was computed from it).
     """
+    add_many(session, statement, [values])
+
+
+def add_many(session: Session, statement: Insert, rows: list[dict[str, Any]]) -> None:
+    """:func:`add` for several rows of one table: one ``executemany`` when not buffered."""
+    if not rows:
+        return
     pending: dict[Insert, list[dict[str, Any]]] | None = transaction_state.get(session, _NAME)
     if pending is None or session.in_nested_transaction():
-        session.connection().execute(statement, values)
+        session.connection().execute(statement, rows if len(rows) > 1 else rows[0])
         return
-    pending.setdefault(statement, []).append(values)
+    pending.setdefault(statement, []).extend(rows)
 
 
 def flush(session: Session, transaction: SessionTransaction | None = None) -> None:

@@ -1,11 +1,13 @@
-"""Waitlist entries: creation, duplicate detection, field merges and status changes."""
+"""Waitlist entries: creation (one way, :func:`create_many`, for intake, import and batches),
+duplicate detection, field merges and status changes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, select
@@ -26,12 +28,13 @@ FIELD_COLUMNS: tuple[str, ...] = (
     "referent_nom", "referent_structure", "referent_telephone",
 )
 _INSERT_EVENT = insert(EntryEvent)
-_INSERT_ENTRY = {  # a reference already taken inserts nothing and returns no row
+_INSERT_ENTRIES = {  # a reference already taken inserts nothing and returns no row
     "sqlite": sqlite_insert(Entry).on_conflict_do_nothing(index_elements=["ref"])
-    .returning(Entry.id),
+    .returning(Entry.id, Entry.ref),
     "postgresql": postgresql_insert(Entry).on_conflict_do_nothing(index_elements=["ref"])
-    .returning(Entry.id),
+    .returning(Entry.id, Entry.ref),
 }
+_FREE_TRIES = 20  # fresh references drawn at most, each with 30 random bits
 _ENTRY_COLUMNS = [column for column in Entry.__table__.columns if column.key != "id"]
 _OPEN_SAME_PATIENT = (
     select(Entry.id, Entry.ins)
@@ -108,37 +111,146 @@ def _apply_fields(entry: Entry, fields: Mapping[str, Any]) -> list[str]:
     return changed
 
 
-def _insert_as_loaded(session: Session, entry: Entry) -> None:
-    """INSERT a new entry with one Core statement and attach it to the session as loaded.
+@dataclass
+class NewEntry:
+    """One entry to create with :func:`create_many`, and the status it leaves in.
 
-    The ORM's unit of work (``session.add`` + ``flush``) costs about half a millisecond
-    per entry, most of an intake's database time. Every column gets its value (defaults
-    applied here), so nothing is left to load back, and the reference is drawn again in
-    the rare case it is already taken (``ON CONFLICT DO NOTHING`` returns no row).
+    ``status`` is the status it is created with (open: ``waiting`` or
+    ``incomplete``); ``final_status``, when set, the status it then moves to at
+    ``final_at`` with ``final_reason`` (resolved or closed: an imported patient
+    who already left), as :func:`set_status` would. ``extra_events`` are added
+    after the creation event (kind, detail). ``ref`` and ``id`` are filled in
+    by :func:`create_many`.
     """
-    values: dict[str, Any] = {}
-    for column in _ENTRY_COLUMNS:
-        value = entry.__dict__.get(column.key)
-        if value is None and column.default is not None and column.default.is_scalar:
-            value = column.default.arg
-        elif value is None and column.default is not None and column.default.is_callable:
-            value = column.default.arg(None)
-        if entry.__dict__.get(column.key) is None:  # every column loaded: none expires
-            setattr(entry, column.key, value)
-        if value is not None:  # NULL columns are left out: fewer parameters to bind
-            values[column.key] = value
-    insert_entry = _INSERT_ENTRY[session.get_bind().dialect.name]
+
+    fields: Mapping[str, Any]
+    status: EntryStatus
+    problems: Iterable[Mapping[str, Any]] = ()
+    received_at: dt.datetime | None = None
+    referrer_email: str | None = None
+    referrer_name: str | None = None
+    source_message_id: str | None = None
+    inbound_id: int | None = None
+    final_status: EntryStatus | None = None
+    final_at: dt.datetime | None = None
+    final_reason: str | None = None
+    keep_resolved_at: bool = True
+    extra_events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    ref: str | None = None
+    id: int | None = None
+
+
+def _column_default(column: Any) -> Any:
+    default = column.default
+    if default is None:
+        return None
+    return default.arg if default.is_scalar else default.arg(None) if default.is_callable else None
+
+
+def _entry_row(new: NewEntry, now: dt.datetime) -> dict[str, Any]:
+    """Every column of the new entry's row (defaults applied), with a fresh reference."""
+    values = {column.key: _column_default(column) for column in _ENTRY_COLUMNS}
+    values.update({key: None for key in FIELD_COLUMNS})
+    values.update({key: False for key in BOOLEAN_COLUMNS if key != "consentement"})
+    for key, value in new.fields.items():
+        if key in FIELD_COLUMNS and value is not None and value != "":
+            values[key] = value
+    status, changed_at = new.status, now
+    resolved_at: dt.datetime | None = None
+    resolution = closed_reason = None
+    if new.final_status is not None:
+        status, changed_at = new.final_status, new.final_at or now
+        if new.final_status in (EntryStatus.RESOLVED, EntryStatus.CLOSED):
+            resolved_at = changed_at if new.keep_resolved_at else None
+            if new.final_status is EntryStatus.RESOLVED:
+                resolution = new.final_reason
+            else:
+                closed_reason = new.final_reason
+    values.update(
+        ref=new_entry_ref(), status=status, received_at=new.received_at or now, created_at=now,
+        updated_at=changed_at, status_changed_at=changed_at, referrer_email=new.referrer_email,
+        referrer_name=new.referrer_name, source_message_id=new.source_message_id,
+        source_inbound_id=new.inbound_id, problems=[dict(p) for p in new.problems],
+        resolved_at=resolved_at, resolution=resolution, closed_reason=closed_reason,
+        identity_key=identity_key(values["nom"], values["prenom"], values["date_naissance"]),
+    )
+    return values
+
+
+def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """INSERT the rows (one ``executemany``); a reference already taken, in the table or by an
+    earlier row of the same call, is drawn again. Return the ids, in the rows' order."""
+    statement = _INSERT_ENTRIES[session.get_bind().dialect.name]
     connection = session.connection()
-    for _ in range(20):
-        ident = connection.execute(insert_entry, values).scalar()
-        if ident is not None:
-            break
-        values["ref"] = entry.ref = new_entry_ref()
-    else:  # pragma: no cover - 30 random bits, twenty tries
-        raise IntegrityError("no free entry reference", None, Exception())
+    ids: dict[str, int] = {}
+    pending = list(range(len(rows)))
+    for _ in range(_FREE_TRIES):
+        seen: set[str] = set(ids)
+        for index in pending:  # distinct references inside the call
+            while rows[index]["ref"] in seen:
+                rows[index]["ref"] = new_entry_ref()
+            seen.add(rows[index]["ref"])
+        batch = [rows[index] for index in pending]
+        ids.update({ref: ident for ident, ref in connection.execute(statement, batch)})
+        pending = [index for index in pending if rows[index]["ref"] not in ids]
+        if not pending:
+            return [ids[row["ref"]] for row in rows]
+        for index in pending:  # ON CONFLICT DO NOTHING: this reference was taken
+            rows[index]["ref"] = new_entry_ref()
+    raise IntegrityError("no free entry reference", None, Exception())  # pragma: no cover
+
+
+def _as_loaded(session: Session, row: dict[str, Any], ident: int) -> Entry:
+    """The new row as an :class:`Entry` attached to the session as if just loaded."""
+    entry = Entry(**{key: value for key, value in row.items()})
     entry.id = ident
-    make_transient_to_detached(entry)  # as if just loaded: no pending change, no history
+    make_transient_to_detached(entry)  # no pending change, no history: nothing to flush
     session.add(entry)
+    return entry
+
+
+def create_many(session: Session, news: Sequence[NewEntry], *, now: dt.datetime,
+                actor: str = "system", load: bool = True) -> list[Entry]:
+    """Create every entry of ``news`` in the caller's transaction, with its history and audit rows.
+
+    One ``INSERT`` for all the entries (``ON CONFLICT DO NOTHING`` on the
+    reference, drawn again when taken), one batch of history events and, in
+    order, the audit rows of each (``entry.create``, then ``entry.status`` for a
+    ``final_status``). Each :class:`NewEntry` gets its ``ref`` and ``id``.
+    With ``load`` the entries come back as session objects (intake acknowledges
+    them); an import of thousands of rows passes ``load=False`` and gets ``[]``.
+    """
+    if not news:
+        return []
+    rows = [_entry_row(new, now) for new in news]
+    ids = _insert_rows(session, rows)
+    events: list[dict[str, Any]] = []
+    for new, row, ident in zip(news, rows, ids, strict=True):
+        new.ref, new.id = row["ref"], ident
+        events.append({"entry_id": ident, "at": now, "kind": "created",
+                       "inbound_message_id": new.inbound_id,
+                       "detail": {"fields": sorted(k for k in new.fields if k in FIELD_COLUMNS),
+                                  "problems": [p["key"] for p in row["problems"]]}})
+        events.extend({"entry_id": ident, "at": now, "kind": kind, "inbound_message_id": None,
+                       "detail": detail} for kind, detail in new.extra_events)
+        if new.final_status is not None:
+            events.append({"entry_id": ident, "at": new.final_at or now, "kind": "status",
+                           "inbound_message_id": None,
+                           "detail": {"from": str(new.status), "to": str(new.final_status),
+                                      "reason": new.final_reason}})
+    appends.add_many(session, _INSERT_EVENT, events)
+    for new in news:
+        audit.record(session, actor=actor, action="entry.create", object_type="entry",
+                     object_id=new.ref, after={"status": str(new.status)},
+                     inbound_message_id=new.inbound_id, at=now)
+        if new.final_status is not None:
+            audit.record(session, actor=actor, action="entry.status", object_type="entry",
+                         object_id=new.ref, before={"status": str(new.status)},
+                         after={"status": str(new.final_status), "reason": new.final_reason},
+                         at=new.final_at or now)
+    if not load:
+        return []
+    return [_as_loaded(session, row, ident) for row, ident in zip(rows, ids, strict=True)]
 
 
 def create_entry(session: Session, *, fields: Mapping[str, Any], status: EntryStatus,
@@ -146,24 +258,11 @@ def create_entry(session: Session, *, fields: Mapping[str, Any], status: EntrySt
                  received_at: dt.datetime | None = None, referrer_email: str | None = None,
                  referrer_name: str | None = None, source_message_id: str | None = None,
                  inbound_id: int | None = None, actor: str = "system") -> Entry:
-    """Create an entry with a fresh unique reference, its first history event and audit row."""
-    entry = Entry(
-        ref=new_entry_ref(), status=status, received_at=received_at or now, created_at=now,
-        updated_at=now,
-        status_changed_at=now, referrer_email=referrer_email, referrer_name=referrer_name,
-        source_message_id=source_message_id, source_inbound_id=inbound_id,
-        problems=[dict(p) for p in problems],
-        **{k: False for k in BOOLEAN_COLUMNS if k != "consentement"},
-    )
-    _apply_fields(entry, fields)
-    _insert_as_loaded(session, entry)
-    add_event(session, entry, now=now, kind="created", inbound_id=inbound_id,
-              detail={"fields": sorted(k for k in fields if k in FIELD_COLUMNS),
-                      "problems": [p["key"] for p in entry.problems]})
-    audit.record(session, actor=actor, action="entry.create", object_type="entry",
-                 object_id=entry.ref, after={"status": str(status)}, inbound_message_id=inbound_id,
-                 at=now)
-    return entry
+    """Create one entry: :func:`create_many` of one."""
+    new = NewEntry(fields=fields, status=status, problems=problems, received_at=received_at,
+                   referrer_email=referrer_email, referrer_name=referrer_name,
+                   source_message_id=source_message_id, inbound_id=inbound_id)
+    return create_many(session, [new], now=now, actor=actor)[0]
 
 
 def merge_fields(session: Session, entry: Entry, fields: Mapping[str, Any], *, now: dt.datetime,

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from mailbot.errors import UsageError
 from mailbot.faults import checkpoint
-from mailbot.importer.bulk import NewEntry, write_entries
 from mailbot.importer.columns import Header, find_header
 from mailbot.importer.rows import RowContext, RowPlan, read_row
 from mailbot.importer.sheets import read_sheets
@@ -141,7 +140,7 @@ class _Importer:
         self.open_ins: set[str] = set()
         self.open_keys: set[str] = set()
         # Rows to create, written together by :meth:`flush` (one chunk of rows at a time).
-        self.pending: list[tuple[RowPlan, RowResult, NewEntry]] = []
+        self.pending: list[tuple[RowPlan, RowResult, entries.NewEntry]] = []
         self.pending_rows: list[tuple[RowPlan, dict[str, Any]]] = []  # import_row values
         self.keys: dict[int, str | None] = {}  # id(plan) → identity key (plans live all run)
 
@@ -248,7 +247,7 @@ class _Importer:
         open_status = plan.status in (EntryStatus.WAITING, EntryStatus.INCOMPLETE)
         stored = [problem_list.problem_dict(p) for p in plan.problems] if (
             plan.status is EntryStatus.INCOMPLETE) else []
-        new = NewEntry(
+        new = entries.NewEntry(
             fields=plan.fields, status=plan.status if open_status else EntryStatus.WAITING,
             problems=stored, received_at=plan.received_at or self.now,
             referrer_email=plan.referrer_email, referrer_name=_text(plan.fields.get("referent_nom")),
@@ -278,8 +277,8 @@ class _Importer:
     def flush(self, session: Session) -> None:
         """Write the queued entries and import rows (one chunk) in the caller's transaction."""
         if self.pending:
-            write_entries(session, [new for _, _, new in self.pending], now=self.now,
-                          actor=self.options.actor)
+            entries.create_many(session, [new for _, _, new in self.pending], now=self.now,
+                                actor=self.options.actor, load=False)
             for plan, result, new in self.pending:
                 assert new.id is not None and new.ref is not None
                 plan.entry_id, plan.ref = new.id, new.ref
