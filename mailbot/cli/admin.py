@@ -7,7 +7,6 @@ from typing import Any
 
 from mailbot.cli.common import app_of, config_of
 from mailbot.config import MaildirInboundConfig, MaildirRouteConfig
-from mailbot.doctor.run import run_checks
 from mailbot.transports.maildir import ensure_maildir
 from store.db import Database
 
@@ -47,6 +46,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check everything and say how to fix what is wrong."""
+    # Imported here: the checks load cryptography and both network transports, which no
+    # other command needs (every CLI call would pay for them).
+    from mailbot.doctor.run import run_checks
+
     app = app_of(args, check_schema=False)
     return run_checks(app)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from mailbot.config.messages import from_validation
+from mailbot.config.messages import from_validation, toml_error
 from mailbot.config.model import Config
 from mailbot.errors import ConfigError
 
@@ -95,7 +95,7 @@ def parse_config(data: dict[str, Any], *, file: str = "<config>", base: Path | N
     try:
         config = Config.model_validate(data)
     except ValidationError as error:
-        raise from_validation(error, file) from None
+        raise from_validation(error, file, Config) from None
     out = config.outbound
     if out.transport == "maildir" and out.path is None:
         raise ConfigError("le transport maildir a besoin d'un dossier", file=file, key="outbound.path",
@@ -119,12 +119,14 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
                      "ou la variable MAILBOT_CONFIG",
         )
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise ConfigError("le fichier n'est pas en UTF-8", file=shown) from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"syntaxe TOML invalide : {error}", file=shown) from None
+        raise ConfigError("le fichier n'est pas en UTF-8 (enregistrez-le en UTF-8)", file=shown) from None
     except OSError as error:
         raise ConfigError(f"lecture impossible : {error.strerror}", file=shown) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise toml_error(error, text, shown) from None
     config = parse_config(data, file=shown, base=file.resolve().parent)
     return config.model_copy(update={"source": file.resolve()})
