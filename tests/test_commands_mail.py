@@ -138,7 +138,8 @@ def test_renvoyer_sends_a_fresh_copy_of_the_last_mail_to_the_same_recipient(bot:
     ref = registered(bot)["ref"]
     [ack] = bot.sent()
     body = body_of(command_mail(bot, f"RENVOYER {ref}"))
-    assert f"accusé d'inscription du {dt.datetime.now().strftime('%d/%m/%Y')}" in body
+    sent_on = bot.clock.today().strftime('%d/%m/%Y')  # the bot's day is Paris's, not the machine's
+    assert f"accusé d'inscription du {sent_on}" in body
     [copy] = [m for m in bot.sent()
               if m["Subject"] == ack["Subject"] and m["Message-ID"] != ack["Message-ID"]]
     assert copy["To"] == ack["To"]
