@@ -142,6 +142,8 @@ def test_wrong_matching_settings_are_refused_with_the_key(bot: Bot) -> None:
                       ('[matching]\nweights = { teenagers = 3 }', "weights"),
                       ('[matching]\nproposal_reminder_days = 8\nproposal_expiry_days = 7',
                        "proposal_expiry_days"),
+                      ('[matching]\nfollowup_reminder_days = 14\nfollowup_expiry_days = 14',
+                       "followup_reminder_days (14"),
                       ('[jobs]\nschedules = { proposals = "every monday" }', "proposals")):
         original = bot.config_path.read_text(encoding="utf-8")
         _configure(bot, text)

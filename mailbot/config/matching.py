@@ -49,18 +49,12 @@ class MatchingConfig(Section):
             raise ValueError("chaque critère une seule fois, dans l'ordre de priorité")
         return values
 
-    @field_validator("proposal_expiry_days")
+    @field_validator("proposal_expiry_days", "followup_expiry_days")
     @classmethod
     def _after_reminder(cls, value: float, info: Any) -> float:
-        reminder = info.data.get("proposal_reminder_days")
+        """An expiry comes after its reminder (``proposal_…`` or ``followup_…``)."""
+        reminder_key = info.field_name.replace("_expiry_days", "_reminder_days")
+        reminder = info.data.get(reminder_key)
         if reminder is not None and value <= reminder:
-            raise ValueError(f"un délai plus long que proposal_reminder_days ({reminder})")
-        return value
-
-    @field_validator("followup_expiry_days")
-    @classmethod
-    def _after_followup_reminder(cls, value: float, info: Any) -> float:
-        reminder = info.data.get("followup_reminder_days")
-        if reminder is not None and value <= reminder:
-            raise ValueError(f"un délai plus long que followup_reminder_days ({reminder})")
+            raise ValueError(f"un délai plus long que {reminder_key} ({reminder})")
         return value

@@ -34,22 +34,20 @@ def age_band_label(age: int | None) -> str:
     return "90 ans et plus"
 
 
+# The entry's flags as a GP reads them, in the order a proposal lists them.
+_CRITERIA_LABELS: tuple[tuple[str, str], ...] = (
+    ("ald", "ALD"),
+    ("css", "CSS"),
+    ("ame", "AME"),
+    ("situation_complexe", "situation complexe"),
+    ("mobilite_reduite", "mobilité réduite (visites à domicile)"),
+    ("urgent", "signalé urgent par le partenaire"),
+)
+
+
 def criteria_labels(entry: Entry) -> list[str]:
     """The entry's criteria as a GP reads them."""
-    labels = []
-    if entry.ald:
-        labels.append("ALD")
-    if entry.css:
-        labels.append("CSS")
-    if entry.ame:
-        labels.append("AME")
-    if entry.situation_complexe:
-        labels.append("situation complexe")
-    if entry.mobilite_reduite:
-        labels.append("mobilité réduite (visites à domicile)")
-    if entry.urgent:
-        labels.append("signalé urgent par le partenaire")
-    return labels
+    return [label for flag, label in _CRITERIA_LABELS if getattr(entry, flag)]
 
 
 def referrer_label(entry: Entry) -> str:

@@ -17,6 +17,7 @@ from mailbot.transports.backoff import reconnect_with_backoff
 from mailbot.transports.base import InboundTransport
 from mailbot.transports.imap import ImapInbound, OversizedMail
 from tests.servers.dovecot import DovecotServer, free_port
+from tests.servers.mute import mute_server
 from tests.servers.pki import Pki
 from tests.servers.proxy import CuttingProxy
 from tests.transports.mailgen import imap_config, make_mail
@@ -303,19 +304,11 @@ async def test_server_requiring_client_certificates(pki: Pki) -> None:
 
 
 async def test_silent_server_times_out_as_temporary(dovecot: DovecotServer, pki: Pki) -> None:
-    async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read()
-        writer.close()
-
-    listener = await asyncio.start_server(mute, "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
-    try:
+    async with mute_server() as port:
         inbound = ImapInbound(imap_config(dovecot, pki, tls="starttls", port=port,
                                           timeout_seconds=0.3))
         with pytest.raises(TransportTemporaryError, match="connexion impossible"):
             await inbound.open()
-    finally:
-        listener.close()
 
 
 async def test_logs_carry_no_mail_content(dovecot: DovecotServer, pki: Pki,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -11,6 +10,7 @@ from mailbot.errors import TransportPermanentError, TransportTemporaryError
 from mailbot.transports.base import OutboundTransport
 from mailbot.transports.smtp import SmtpOutbound
 from tests.servers.dovecot import free_port
+from tests.servers.mute import mute_server
 from tests.servers.pki import TEST_USER, Pki
 from tests.servers.smtp import SmtpServer
 from tests.transports.mailgen import make_mail, smtp_config
@@ -164,19 +164,11 @@ async def test_nothing_listening_is_temporary(smtp_server: SmtpServer, pki: Pki)
 
 
 async def test_silent_server_times_out_as_temporary(smtp_server: SmtpServer, pki: Pki) -> None:
-    async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read()
-        writer.close()
-
-    listener = await asyncio.start_server(mute, "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
-    try:
+    async with mute_server() as port:
         config = smtp_config(smtp_server, pki, tls="starttls", timeout_seconds=0.3)
         outbound = SmtpOutbound(config.model_copy(update={"port": port}))
         with pytest.raises(TransportTemporaryError, match="connexion impossible"):
             await outbound.send(SENDER, DOCTORS[:1], make_mail())
-    finally:
-        listener.close()
 
 
 async def test_logs_carry_no_address_or_content(smtp_server: SmtpServer, pki: Pki,
