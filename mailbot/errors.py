@@ -52,6 +52,12 @@ class UsageError(MailbotError):
     exit_code = 2
 
 
+class AlreadyRunningError(MailbotError):
+    """Another ``mailbot run`` already works on this SQLite database."""
+
+    exit_code = 2
+
+
 class StoreError(MailbotError):
     """The database cannot be reached or is not at the expected schema."""
 

@@ -59,3 +59,27 @@ def test_daemon_answers_new_mail_reloads_and_stops_cleanly(bot: Bot) -> None:
     assert "configuration not reloaded" in err and "oops" in err
     # JSON logs carry ids, never the patient's name.
     assert "MARTIN" not in err and "PETIT" not in err
+
+
+def test_a_second_run_on_one_sqlite_file_is_refused_and_a_killed_daemon_frees_it(
+        bot: Bot, backend: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    daemon = subprocess.Popen([sys.executable, "-m", "mailbot", "--config", str(bot.config_path),
+                               "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env)
+    try:
+        bot.drop(mail(DAC, COMPLETE, message_id="s1@dac16.mssante.fr"))
+        assert _wait_for(lambda: len(_outbox_files(bot)) == 1), "the daemon did not start"
+        second = bot.cli("run", "--once", check=False)
+        if backend == "sqlite":
+            assert second.returncode == 2, second.stderr
+            assert f"processus {daemon.pid}" in second.stderr
+            assert "SQLite n'admet qu'un processus" in second.stderr
+            assert "PostgreSQL" in second.stderr and "Traceback" not in second.stderr
+        else:  # PostgreSQL: any number of processes, claims are row locks
+            assert second.returncode == 0, second.stderr
+    finally:
+        daemon.kill()  # SIGKILL: no clean-up of its own; the kernel drops the lock
+        daemon.communicate(timeout=30)
+    bot.drop(mail(DAC, COMPLETE.replace("MARTIN", "PETIT"), message_id="s2@dac16.mssante.fr"))
+    assert "Messages reçus : 1" in bot.cli("run", "--once").stdout

@@ -6,7 +6,9 @@ import argparse
 import asyncio
 from typing import Any
 
+from mailbot.app import App
 from mailbot.cli.common import app_of
+from mailbot.daemon.single import only_process
 from mailbot.inbound.pipeline import Pipeline
 from mailbot.transports.factory import inbound_transport
 
@@ -24,6 +26,12 @@ def register(sub: Any) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     """Process pending work once, or run the daemon until SIGTERM/SIGINT."""
     app = app_of(args, log_format=args.log_format)
+    with only_process(app.db):
+        return _run(args, app)
+
+
+def _run(args: argparse.Namespace, app: App) -> int:
+    """The run itself, under the SQLite single-process guard."""
     if args.once:
         state_dir = app.config.source.parent if app.config.source else None
         pipeline = Pipeline(app, inbound_transport(app.config.inbound, state_dir))
