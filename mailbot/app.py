@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mailbot.clock import Clock
@@ -19,6 +20,9 @@ class App:
     templates: Templates
     clock: Clock = field(default_factory=Clock)
     directory: SenderDirectory = field(default_factory=SenderDirectory)
+    # DKIM public-key look-up (``name, timeout=`` → TXT record bytes or ``None``); ``None``:
+    # the DNS through dnspython. Tests publish their generated keys through it.
+    dns_txt: Callable[..., bytes | None] | None = None
 
     @classmethod
     def from_config(cls, config: Config, *, clock: Clock | None = None) -> App:

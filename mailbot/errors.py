@@ -90,3 +90,7 @@ class HealthDataOnInsecureRoute(RouteError):
 
 class TemplateError(MailbotError):
     """A mail template is missing or failed to render."""
+
+
+class DkimTemporaryError(MailbotError):
+    """A DKIM key could not be fetched (DNS time-out): the mail is retried later."""

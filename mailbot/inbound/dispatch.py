@@ -19,7 +19,7 @@ from mailbot.workflows.intake import handle_referral
 from mailbot.workflows.replies import handle_reply
 from parsers.addresses import address_of, display_name_of
 from parsers.mime import decode_header_text
-from store import gps, transaction_state
+from store import blocked, gps, transaction_state
 from store.models import InboundMessage
 
 
@@ -72,7 +72,9 @@ def process_row(app: App, session: Session, row: InboundMessage,
     role = sender_role(app, session, sender)
     ctx = ClassifyContext(own_address=app.config.identity.address,
                           own_domain=app.config.identity.domain, sender=sender, role=role,
-                          size=row.size, max_size=app.max_inbound_bytes)
+                          size=row.size, max_size=app.max_inbound_bytes, raw=row.raw,
+                          dkim_required=app.config.senders.dkim_required(sender),
+                          dns_txt=app.dns_txt, blocked=blocked.is_blocked(session, sender))
     verdict = classify(msg, ctx)
     if verdict.kind in MACHINE_KINDS:  # bounces mark failing addresses; absences are noted
         return handle_machine_mail(app, session, row, msg, verdict)

@@ -176,6 +176,12 @@ def inbound_command(kind: str | None, state: str, ref: str | None) -> str:
         if kind == "command_refused":
             return ("si cette personne est coordinatrice, ajoutez son adresse à [senders] "
                     "coordinators ; sinon, rien à faire")
+        if kind in ("sender_mismatch", "dkim_fail", "dkim_missing"):
+            return ("expéditeur non authentifié : vérifiez par téléphone auprès de l'expéditeur "
+                    "avant de traiter ce message à la main")
+        if kind == "sender_blocked":
+            return ("si l'adresse est de confiance, levez la quarantaine : "
+                    "mailbot senders unblock ADRESSE")
         if kind == "too_big":
             return "demandez à l'expéditeur de renvoyer son message sans pièces jointes volumineuses"
         return "lisez le message joint ; le robot n'en a rien fait"
