@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from mailbot.clock import Clock
 from mailbot.config import Config, SenderDirectory
+from mailbot.gpg.keyring import Keyring
 from mailbot.outbound.templating import Templates
 from store.db import Database
 
@@ -31,6 +33,13 @@ class App:
         directory = SenderDirectory.from_config(config.senders)
         return cls(config=config, db=db, templates=Templates(config.templates.path),
                    clock=clock or Clock(), directory=directory)
+
+    @cached_property
+    def keyring(self) -> Keyring | None:
+        """The GnuPG keyring of ``[gpg] home``; ``None`` when GPG is not configured."""
+        if not self.config.gpg.enabled:
+            return None
+        return Keyring(self.config.gpg, self.config.identity.address)
 
     @property
     def max_inbound_bytes(self) -> int:

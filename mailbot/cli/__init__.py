@@ -30,6 +30,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "mailbot.cli.stats",
     "mailbot.cli.importer",
     "mailbot.cli.senders",
+    "mailbot.cli.keys",
 ]
 
 
