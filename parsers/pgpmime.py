@@ -111,9 +111,20 @@ def content_entity(raw: bytes) -> bytes:
     return b"".join(line + b"\r\n" for line in kept) + b"\r\n" + body
 
 
-def looks_encrypted(raw: bytes) -> bool:
-    """True when the top-level Content-Type of ``raw`` is PGP/MIME encrypted."""
+def _top_content_type(raw: bytes) -> bytes:
     headers, _body = split_headers(canonical(raw[:65536]))
     unfolded = re.sub(rb"\r\n[ \t]+", b" ", headers).lower()
-    return bool(re.search(rb"^content-type:\s*multipart/encrypted;[^\r\n]*application/pgp-encrypted",
-                          unfolded, re.MULTILINE))
+    match = re.search(rb"^content-type:([^\r\n]*)", unfolded, re.MULTILINE)
+    return match.group(1).strip() if match else b""
+
+
+def looks_encrypted(raw: bytes) -> bool:
+    """True when the top-level Content-Type of ``raw`` is PGP/MIME encrypted."""
+    value = _top_content_type(raw)
+    return value.startswith(b"multipart/encrypted") and b"application/pgp-encrypted" in value
+
+
+def looks_signed(raw: bytes) -> bool:
+    """True when the top-level Content-Type of ``raw`` is PGP/MIME signed."""
+    value = _top_content_type(raw)
+    return value.startswith(b"multipart/signed") and b"application/pgp-signature" in value

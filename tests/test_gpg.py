@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.doctor.gpg import gpg_checks
-from store.models import Alert, Entry, InboundMessage
+from mailbot.workflows.digest import collect
+from store.models import Alert, Entry, InboundMessage, OutboxMessage
 from tests.gpg_support import (
     BOT,
     COORD,
@@ -121,19 +122,32 @@ def test_keyring_is_created_0700_and_a_wider_one_is_refused(bot: Bot) -> None:
     home.chmod(0o700)
 
 
-def test_keys_import_list_remove(bot: Bot, pgp: Pgp, tmp_path: Path) -> None:
-    assert "Clé retirée" in bot.cli("keys", "remove", PARTNER).stdout
-    assert PARTNER not in bot.cli("keys", "list").stdout
+def _cli(bot: Bot, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``mailbot ARGS`` in-process (the real argument parser and handlers)."""
+    from mailbot.cli import main
+
+    code = main(["--config", str(bot.config_path), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_keys_import_list_remove(bot: Bot, pgp: Pgp, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert "Clé retirée" in _cli(bot, capsys, "keys", "remove", PARTNER)[1]
+    assert PARTNER not in _cli(bot, capsys, "keys", "list")[1]
     key_file = tmp_path / "dac16.asc"
     key_file.write_bytes(pgp.public(PARTNER))
-    out = bot.cli("keys", "import", str(key_file)).stdout
-    assert pgp.fingerprints[PARTNER] in out and PARTNER in out
-    assert PARTNER in bot.cli("keys", "list").stdout
-    refused = bot.cli("keys", "remove", BOT, check=False)
-    assert refused.returncode == 2 and "clé du robot" in refused.stderr
+    code, out, _ = _cli(bot, capsys, "keys", "import", str(key_file))
+    assert code == 0 and pgp.fingerprints[PARTNER] in out and PARTNER in out
+    assert PARTNER in _cli(bot, capsys, "keys", "list")[1]
+    code, _, err = _cli(bot, capsys, "keys", "remove", BOT)
+    assert code == 2 and "clé du robot" in err
     secret_file = tmp_path / "secret.asc"
     secret_file.write_bytes(pgp.secret(PIRATE))
-    assert bot.cli("keys", "import", str(secret_file), check=False).returncode == 2
+    code, _, err = _cli(bot, capsys, "keys", "import", str(secret_file))
+    assert code == 2 and "clé secrète" in err
+    code, _, err = _cli(bot, capsys, "keys", "import", str(tmp_path / "absent.asc"))
+    assert code == 2 and "illisible" in err
 
 
 def test_signed_command_is_run_and_unsigned_or_untrusted_ones_are_escalated(
@@ -223,7 +237,8 @@ def test_mail_to_a_recipient_without_key_is_signed_only(
 
 
 def test_route_requiring_encryption_never_sends_plaintext(
-        tmp_path: Path, database_section: dict[str, str], pgp: Pgp) -> None:
+        tmp_path: Path, database_section: dict[str, str], pgp: Pgp,
+        capsys: pytest.CaptureFixture[str]) -> None:
     bot = make_bot(tmp_path, database_section, pgp, public=(COORD,),
                    extra={"outbound": {"transport": "maildir", "path": "var/outbox",
                                        "require_encryption": True}})
@@ -233,16 +248,30 @@ def test_route_requiring_encryption_never_sends_plaintext(
         assert _raw_sent(bot) == []  # no key for the partner: nothing sent, escalated
         with bot.app.db.sessions() as session:
             alerts = list(session.scalars(select(Alert)))
+            [kept] = list(session.scalars(select(OutboxMessage)))
         assert [a.kind for a in alerts] == ["encryption_key_missing"]
-        assert "dac16.mssante.fr" in alerts[0].reason and "keys import" in alerts[0].reason
-        # Once the key is known, mails to the partner leave encrypted.
-        keyring = bot.app.keyring
-        assert keyring is not None
-        keyring.gpg.import_keys(pgp.public(PARTNER))
-        bot.drop(FORM.replace(b"fiche-0001", b"fiche-0002").replace(b"DURAND", b"MARTIN"))
-        bot.run_once()
+        assert "dac16.mssante.fr" in alerts[0].reason and alerts[0].outbox_id == kept.id
+        assert kept.state == "refused" and kept.attempts == 0
+        [entry] = _entries(bot)
+        with bot.app.db.sessions() as session:
+            digest = collect(bot.app, session, bot.app.clock.now(), None)
+        assert any("mailbot keys import" in item.command and entry.ref in item.command
+                   for item in digest.items)
+        # RENVOYER before the key is known: refused, still nothing in plaintext.
+        code, _, err = _cli(bot, capsys, "entries", "resend", entry.ref)
+        assert code == 2 and "importez d'abord sa clé" in err
+        # Once the key is imported, RENVOYER sends it encrypted.
+        key_file = tmp_path / "dac16.asc"
+        key_file.write_bytes(pgp.public(PARTNER))
+        assert _cli(bot, capsys, "keys", "import", str(key_file))[0] == 0
+        assert _cli(bot, capsys, "entries", "resend", entry.ref)[0] == 0
+        assert _cli(bot, capsys, "run", "--once")[0] == 0
         [ack] = _raw_sent(bot)
-        assert email.message_from_bytes(ack).get_content_type() == "multipart/encrypted"
+        msg, parts = _parts(ack)
+        assert msg.get_content_type() == "multipart/encrypted"
+        inner = pgp.decrypt(parts[1].split(b"\r\n\r\n", 1)[1])
+        _verify_signed(pgp, b"MIME-Version: 1.0\r\n" + inner.replace(b"\r\n", b"\n")
+                       .replace(b"\n", b"\r\n"))
     finally:
         close_bot(bot)
 
@@ -274,3 +303,29 @@ def test_doctor_accepts_a_good_bot_key(bot: Bot) -> None:
     assert [c.name for c in checks] == ["trousseau GPG", "clé du robot",
                                         "expiration de la clé du robot"]
     assert all(c.ok for c in checks), checks
+
+
+def test_gpg_section_is_validated_in_french(tmp_path: Path) -> None:
+    from mailbot.config import load_config
+    from mailbot.config.minimal import merged, minimal_sections, render_toml
+    from mailbot.errors import ConfigError
+
+    path = tmp_path / "mailbot.toml"
+    path.write_text(render_toml(merged(minimal_sections(), {
+        "gpg": {"home": "var/gnupg", "key": "pas-une-empreinte"}})), encoding="utf-8")
+    with pytest.raises(ConfigError, match="empreinte de la clé du robot"):
+        load_config(path)
+    path.write_text(render_toml(merged(minimal_sections(), {"gpg": {"home": "var/gnupg"}})),
+                    encoding="utf-8")
+    config = load_config(path)
+    assert config.gpg.enabled and config.gpg.home == tmp_path / "var" / "gnupg"
+    assert not load_config_without_gpg(tmp_path).gpg.enabled
+
+
+def load_config_without_gpg(tmp_path: Path) -> Any:
+    from mailbot.config import load_config
+    from mailbot.config.minimal import minimal_sections, render_toml
+
+    path = tmp_path / "plain.toml"
+    path.write_text(render_toml(minimal_sections()), encoding="utf-8")
+    return load_config(path)

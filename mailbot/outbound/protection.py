@@ -17,10 +17,13 @@ from mailbot.app import App
 from mailbot.gpg.outbound import protect
 from mailbot.outbound.compose import as_bytes
 from mailbot.outbound.routing import choose_route, domain_of, routes_of
-from store import audit
+from parsers.pgpmime import looks_encrypted, looks_signed
+from store import audit, outbox
 from store.alerts import raise_alert
 
 log = logging.getLogger(__name__)
+
+UNENCRYPTED = "chiffrement exigé sur cette voie et aucune clé connue pour le destinataire"
 
 
 def requires_encryption(app: App, recipient: str) -> bool:
@@ -43,12 +46,29 @@ def outgoing_bytes(app: App, msg: Message, recipient: str) -> bytes:
 
 
 def escalate_unencrypted(session: Session, *, kind: str, recipient: str, now: dt.datetime,
-                         entry_id: int | None, inbound_id: int | None) -> None:
-    """Audit and alert a mail not sent because it could not be encrypted."""
+                         entry_id: int | None, inbound_id: int | None,
+                         outbox_id: int | None = None) -> None:
+    """Refuse (``outbox_id``), audit and alert a mail not sent because it could not be encrypted."""
+    if outbox_id is not None:
+        outbox.refuse_now(session, outbox_id, error=UNENCRYPTED)
     audit.record(session, actor="system", action="outbox.unencrypted", object_type="outbox",
-                 after={"kind": kind, "entry_id": entry_id}, inbound_message_id=inbound_id, at=now)
+                 object_id=outbox_id, after={"kind": kind, "entry_id": entry_id},
+                 inbound_message_id=inbound_id, at=now)
     raise_alert(session, kind="encryption_key_missing", now=now, entry_id=entry_id,
+                outbox_id=outbox_id,
                 reason=f"message « {kind} » non envoyé : la voie vers {domain_of(recipient)} exige "
-                       "le chiffrement et le destinataire n'a pas de clé connue ; importez sa clé "
-                       "(mailbot keys import FICHIER) puis renvoyez-le")
+                       "le chiffrement et le destinataire n'a pas de clé connue")
     log.warning("mail %s not enqueued: encryption required, no key (inbound %s)", kind, inbound_id)
+
+
+def protect_again(app: App, raw: bytes, recipient: str) -> bytes:
+    """A stored mail about to be sent again (RENVOYER): encrypted now if it was not and its
+    route requires it, or if GPG is on and the recipient's key is known; signed if it was not.
+    Raises :class:`EncryptionRequiredError` like :func:`outgoing_bytes`."""
+    keyring = app.keyring
+    require = requires_encryption(app, recipient)
+    if looks_encrypted(raw) or (keyring is None and not require):
+        return raw
+    cfg = app.config.gpg
+    return protect(keyring, raw, recipient, sign=cfg.sign_outbound and not looks_signed(raw),
+                   encrypt=cfg.encrypt_outbound, require_encryption=require)

@@ -152,6 +152,8 @@ def alert_command(kind: str, ref: str | None, subject_ref: str | None) -> str:
                            f"CLOTURER {ref} retrait",
         "address_failing": f"appelez le patient pour une nouvelle adresse, puis COMPLETER {ref} "
                            "et, à la ligne, Mail : …",
+        "encryption_key_missing": f"importez la clé OpenPGP du destinataire, vérifiée avec lui "
+                                  f"(mailbot keys import FICHIER), puis RENVOYER {ref}",
         "delivery_refused": f"le message portait des données de santé vers une adresse hors "
                             f"MSSanté : vérifiez l'adresse ou les voies d'envoi, puis RENVOYER {ref}",
         "delivery_uncertain": f"l'envoi a été interrompu pendant la remise : le destinataire "
@@ -164,6 +166,15 @@ def alert_command(kind: str, ref: str | None, subject_ref: str | None) -> str:
         if kind == pattern or (pattern.endswith("_") and kind.startswith(pattern)):
             return command
     return f"STATUT {ref}, puis la commande adaptée (AIDE pour la liste)"
+
+
+_GPG_COMMANDS = {
+    "gpg_unknown_key": ("signature d'une clé inconnue : vérifiez l'empreinte avec l'expéditeur, "
+                        "importez sa clé (mailbot keys import FICHIER) et demandez-lui de renvoyer"),
+    "gpg_undecryptable": ("message chiffré illisible : vérifiez la clé du robot (mailbot doctor) "
+                          "et demandez à l'expéditeur de renvoyer avec la clé publique du robot"),
+    "command_unsigned": "renvoyez vos commandes signées avec votre clé OpenPGP",
+}
 
 
 def inbound_command(kind: str | None, state: str, ref: str | None) -> str:
@@ -190,6 +201,9 @@ def inbound_command(kind: str | None, state: str, ref: str | None) -> str:
     if kind == "not_a_form":
         return ("si c'est une fiche, demandez à l'expéditeur de la renvoyer remplie "
                 "(« Rubrique : valeur ») ; sinon, répondez-lui directement")
+    if kind.startswith("gpg_") or kind == "command_unsigned":
+        return _GPG_COMMANDS.get(kind, "message non authentifié : vérifiez auprès de l'expéditeur "
+                                       "par téléphone avant d'en tenir compte")
     if kind == "processing_error":
         return ("le robot n'a pas pu traiter ce message : lisez-le et traitez-le à la main, "
                 "et prévenez l'administrateur")
