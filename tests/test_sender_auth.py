@@ -221,3 +221,24 @@ def test_forged_tokens_spread_over_more_than_an_hour_do_not_block(bot: Bot) -> N
         forged = answer(gp, "OUI", subject=f"OUI [CPTS-P-ZZZZZZZZZZZZZ{n}]")
         assert receive(bot, forged, NEXT_DAY + dt.timedelta(hours=2 * n)) == {"quarantined": 1}
     assert all(row.kind == "unknown_sender" for row in _rows(bot))
+
+
+def test_commands_need_the_coordinators_address_and_its_envelope(bot: Bot) -> None:
+    receive(bot, FORM, NEXT_DAY)
+    with bot.app.db.sessions() as session:
+        ref = session.scalars(select(Entry.ref)).one()
+    coordinator = "coordination@cpts-exemple.mssante.fr"
+    command = (f"From: <{coordinator}>\r\nTo: liste-attente@cpts-exemple.mssante.fr\r\n"
+               f"Subject: Commandes\r\nMessage-ID: <{{n}}@x>\r\n\r\nCLOTURER {ref} retrait\r\n")
+    # From the coordinator's address, but sent by someone else's server: never run.
+    spoofed = "Return-Path: <bounce@relais-pirate.example>\r\n" + command.format(n="c1")
+    assert receive(bot, spoofed.encode(), NEXT_DAY) == {"quarantined": 1}
+    # From another address: never run either.
+    other = command.format(n="c2").replace(coordinator, "intrus@dac16.mssante.fr")
+    assert receive(bot, other.encode(), NEXT_DAY) == {"quarantined": 1}
+    with bot.app.db.sessions() as session:
+        assert session.scalars(select(Entry.status)).one() == "waiting"
+    genuine = f"Return-Path: <{coordinator}>\r\n" + command.format(n="c3")
+    assert receive(bot, genuine.encode(), NEXT_DAY) == {"processed": 1}
+    with bot.app.db.sessions() as session:
+        assert session.scalars(select(Entry.status)).one() == "closed"
