@@ -48,9 +48,9 @@ def make_bot(tmp_path: Path, database_section: dict[str, str], pgp: Pgp, *,
     keyring = bot.app.keyring
     assert keyring is not None
     if bot_key:
-        keyring.gpg.import_keys(pgp.secret(BOT))
+        keyring.import_keys(pgp.secret(BOT))
     for address in public:
-        keyring.gpg.import_keys(pgp.public(address))
+        keyring.import_keys(pgp.public(address))
     return bot
 
 
@@ -177,7 +177,7 @@ def test_signed_command_is_run_and_unsigned_or_untrusted_ones_are_escalated(
     bot.drop(signed_mail(pgp, COORD, body, subject="Commandes", message_id="c4@cpts"))
     assert bot.run_once().states == {"escalated": 1}
     assert _last(bot).kind == "gpg_unknown_key"
-    keyring.gpg.import_keys(pgp.public(COORD))
+    keyring.import_keys(pgp.public(COORD))
     bot.drop(signed_mail(pgp, COORD, body, subject="Commandes", message_id="c5@cpts"))
     assert bot.run_once().states == {"processed": 1}
     assert _entries(bot)[0].status == "closed"
@@ -287,7 +287,7 @@ def test_doctor_checks_the_bot_key(tmp_path: Path, database_section: dict[str, s
         assert keyring is not None and pgp.soon is not None
         keyring.remove(BOT)
         from tests.gpg_support import gpg
-        keyring.gpg.import_keys(gpg(pgp.soon, "--armor", "--export-secret-keys", BOT))
+        keyring.import_keys(gpg(pgp.soon, "--armor", "--export-secret-keys", BOT))
         by_name = {c.name: c for c in gpg_checks(bot.app)}
         assert by_name["clé du robot"].ok
         expiry = by_name["expiration de la clé du robot"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import gnupg
 from mailbot.config.gpg import GpgConfig
 from mailbot.errors import GpgError
 from parsers.addresses import address_of
+
+LISTING_TTL = 30.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,24 @@ class Keyring:
             raise GpgError(f"GnuPG introuvable ({config.binary}) : installez le paquet gnupg "
                            "ou corrigez [gpg] binary") from error
         self.gpg.encoding = "utf-8"
+        self._listed: dict[bool, tuple[float, list[KeyInfo]]] = {}
+
+    def forget(self) -> None:
+        """Drop the cached key listing (after an import or a removal)."""
+        self._listed.clear()
 
     def list_keys(self, *, secret: bool = False) -> list[KeyInfo]:
-        """Every key (public, or with a secret part), newest first."""
+        """Every key (public, or with a secret part); cached :data:`LISTING_TTL` seconds, so
+        that a recontact round does not run ``gpg --list-keys`` twice per mail, and a key
+        imported by ``mailbot keys import`` reaches the running daemon within that time."""
+        cached = self._listed.get(secret)
+        if cached is not None and time.monotonic() - cached[0] < LISTING_TTL:
+            return cached[1]
+        listed = self._list(secret)
+        self._listed[secret] = (time.monotonic(), listed)
+        return listed
+
+    def _list(self, secret: bool) -> list[KeyInfo]:
         secrets = {k["fingerprint"] for k in self.gpg.list_keys(secret=True)}
         now = dt.datetime.now(dt.UTC)
         found = []
@@ -109,6 +127,7 @@ class Keyring:
     def import_keys(self, data: bytes) -> list[str]:
         """Import armored or binary keys; the fingerprints imported."""
         result = self.gpg.import_keys(data)
+        self.forget()
         fingerprints = sorted({f for f in (result.fingerprints or []) if f})
         if not fingerprints:
             raise GpgError("aucune clé OpenPGP lisible dans ce fichier (attendu : une clé "
@@ -127,6 +146,7 @@ class Keyring:
             raise GpgError("c'est la clé du robot : elle ne se retire pas ainsi")
         fingerprints = [k.fingerprint for k in chosen]
         result = self.gpg.delete_keys(fingerprints)
+        self.forget()
         if str(result) != "ok":
             raise GpgError(f"GnuPG n'a pas retiré la clé ({result})")
         return fingerprints
