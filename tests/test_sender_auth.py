@@ -242,3 +242,21 @@ def test_commands_need_the_coordinators_address_and_its_envelope(bot: Bot) -> No
     assert receive(bot, genuine.encode(), NEXT_DAY) == {"processed": 1}
     with bot.app.db.sessions() as session:
         assert session.scalars(select(Entry.status)).one() == "closed"
+
+
+def test_dkim_key_unreachable_is_retried_not_judged(bot: Bot, keys: Keys) -> None:
+    private = keys.publish("dac16.mssante.fr")
+    down = True
+
+    def flaky(name: bytes, timeout: int = 5) -> bytes | None:
+        if down:
+            raise dkim.DnsTimeoutError("time-out")
+        return keys.txt(name, timeout)
+
+    bot.app.dns_txt = flaky
+    assert receive(bot, sign(FORM, private), NEXT_DAY) == {}  # stays received, retried later
+    row = _rows(bot)[-1]
+    assert (row.state, row.attempts) == ("received", 1)
+    down = False
+    assert dict(bot.run_once().states) == {"processed": 1}
+    assert _entries(bot) == 1

@@ -44,7 +44,7 @@ def signing_domains(raw: bytes, count: int, dns_txt: Callable[..., bytes | None]
         verifier = dkim.DKIM(raw)
         try:
             ok = verifier.verify(idx=index, dnsfunc=lookup)
-        except dkim.DKIMException:
+        except Exception:  # hostile or broken headers make dkimpy raise more than DKIMException
             ok = False
         if timed_out:
             raise DkimTemporaryError("clé DKIM injoignable (DNS), nouvel essai au prochain passage")
