@@ -40,7 +40,7 @@ from store.models_matching import GP
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("urgent", "Signalements urgents en cours"),
     ("to_read", "Messages et réponses à relire"),
-    ("unknown_senders", "Messages d'expéditeurs inconnus (mis en quarantaine)"),
+    ("unknown_senders", "Messages d'expéditeurs inconnus ou non authentifiés (mis en quarantaine)"),
     ("incomplete", "Fiches incomplètes depuis plus de {incomplete} jours"),
     ("proposals", "Propositions déclinées ou expirées"),
     ("not_mt", "Médecins qui ne sont pas devenus médecin traitant"),
@@ -56,7 +56,7 @@ ALERT_SECTIONS: tuple[tuple[str, str], ...] = (
     ("urgent_referral", "urgent"), ("proposal_", "proposals"), ("not_mt", "not_mt"),
     ("followup_", "not_mt"), ("call_", "calls"), ("patient_to_call", "calls"),
     ("address_failing", "calls"), ("delivery_", "deliveries"), ("bounce", "deliveries"),
-    ("gp_", "gps"), ("mail_too_big", "unknown_senders"),
+    ("gp_", "gps"), ("mail_too_big", "unknown_senders"), ("encryption_", "deliveries"),
 )
 
 # Quarantined mails never attached (size, or possibly dangerous content).
