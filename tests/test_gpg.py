@@ -329,3 +329,17 @@ def load_config_without_gpg(tmp_path: Path) -> Any:
     path = tmp_path / "plain.toml"
     path.write_text(render_toml(minimal_sections()), encoding="utf-8")
     return load_config(path)
+
+
+def test_command_signed_then_encrypted_is_run(bot: Bot, pgp: Pgp) -> None:
+    bot.drop(FORM)
+    bot.run_once()
+    [entry] = _entries(bot)
+    signed = signed_mail(pgp, COORD, f"CLOTURER {entry.ref} retrait\n", subject="x",
+                         message_id="x@x")
+    head, body = signed.split(b"\r\n\r\n", 1)
+    content_type = head[head.index(b"Content-Type:"):]  # the multipart/signed entity (§6.1)
+    bot.drop(encrypted_mail(pgp, COORD, content_type + b"\r\n\r\n" + body, subject="Commandes",
+                            message_id="se1@cpts"))
+    assert bot.run_once().states == {"processed": 1}
+    assert _entries(bot)[0].status == "closed"
