@@ -343,3 +343,33 @@ def test_command_signed_then_encrypted_is_run(bot: Bot, pgp: Pgp) -> None:
                             message_id="se1@cpts"))
     assert bot.run_once().states == {"processed": 1}
     assert _entries(bot)[0].status == "closed"
+
+
+def test_plaintext_already_queued_is_refused_on_a_route_requiring_encryption(
+        tmp_path: Path, database_section: dict[str, str]) -> None:
+    import asyncio
+
+    from mailbot.outbound.delivery import OutboxWorker
+    from store import outbox
+
+    bot = Bot.create(tmp_path, database_section, {"outbound": {
+        "transport": "maildir", "path": "var/outbox", "require_encryption": True}})
+    try:
+        with bot.app.db.transaction() as session:  # e.g. queued before the route required it
+            outbox.enqueue(session, message_id="<old@cpts-exemple.mssante.fr>", kind="recontact",
+                           sender=BOT, recipients=["patient@fai-exemple.fr"],
+                           raw=b"Subject: Toujours sans medecin ?\r\n\r\nOUI ou NON.\r\n",
+                           health_data=False, now=bot.app.clock.now())
+        counts = asyncio.run(OutboxWorker(bot.app).deliver_due())
+        assert counts == {"refused": 1} and _raw_sent(bot) == []
+        # Without GPG at all, a new mail on that route is kept refused and escalated too.
+        bot.drop(FORM)
+        bot.run_once()
+        assert _raw_sent(bot) == []
+        with bot.app.db.sessions() as session:
+            states = sorted(m.state for m in session.scalars(select(OutboxMessage)))
+            kinds = sorted(a.kind for a in session.scalars(select(Alert)))
+        assert states == ["refused", "refused"]
+        assert "encryption_key_missing" in kinds and "delivery_refused" in kinds
+    finally:
+        bot.close()
