@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from mailbot.clock import Clock
 from mailbot.config import Config, SenderDirectory
+from mailbot.gpg.keyring import Keyring
 from mailbot.outbound.templating import Templates
 from store.db import Database
 
@@ -19,6 +22,9 @@ class App:
     templates: Templates
     clock: Clock = field(default_factory=Clock)
     directory: SenderDirectory = field(default_factory=SenderDirectory)
+    # DKIM public-key look-up (``name, timeout=`` → TXT record bytes or ``None``); ``None``:
+    # the DNS through dnspython. Tests publish their generated keys through it.
+    dns_txt: Callable[..., bytes | None] | None = None
 
     @classmethod
     def from_config(cls, config: Config, *, clock: Clock | None = None) -> App:
@@ -27,6 +33,13 @@ class App:
         directory = SenderDirectory.from_config(config.senders)
         return cls(config=config, db=db, templates=Templates(config.templates.path),
                    clock=clock or Clock(), directory=directory)
+
+    @cached_property
+    def keyring(self) -> Keyring | None:
+        """The GnuPG keyring of ``[gpg] home``; ``None`` when GPG is not configured."""
+        if not self.config.gpg.enabled:
+            return None
+        return Keyring(self.config.gpg, self.config.identity.address)
 
     @property
     def max_inbound_bytes(self) -> int:

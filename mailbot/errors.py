@@ -96,3 +96,17 @@ class HealthDataOnInsecureRoute(RouteError):
 
 class TemplateError(MailbotError):
     """A mail template is missing or failed to render."""
+
+
+class DkimTemporaryError(MailbotError):
+    """A DKIM key could not be fetched (DNS time-out): the mail is retried later."""
+
+
+class GpgError(MailbotError):
+    """The GnuPG keyring is missing, unsafe (rights wider than 0700) or a key is unusable."""
+
+    exit_code = 2
+
+
+class EncryptionRequiredError(GpgError):
+    """A route requires encryption and the recipient has no known key: nothing is sent."""

@@ -31,3 +31,16 @@ def display_name_of(header_value: str | None) -> str | None:
         if name.strip():
             return name.strip()
     return None
+
+
+def domain_of(address: str | None) -> str | None:
+    """The lower-case domain of a bare address, or ``None``."""
+    if not address or "@" not in address:
+        return None
+    return address.rsplit("@", 1)[1].strip().lower().rstrip(".") or None
+
+
+def aligned(domain: str, other: str) -> bool:
+    """True when ``domain`` is ``other`` or one of its subdomains (DKIM ``d=`` alignment)."""
+    domain, other = domain.lower().rstrip("."), other.lower().rstrip(".")
+    return domain == other or domain.endswith("." + other)

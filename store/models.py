@@ -274,4 +274,9 @@ class JobRun(Base):
 
 # Models of the other workflows live in their own modules; importing them here
 # puts every table in ``Base.metadata`` (Alembic, tests).
-from store import models_coordination, models_matching, models_recontact  # noqa: E402, F401
+from store import (  # noqa: E402, F401
+    models_coordination,
+    models_matching,
+    models_recontact,
+    models_security,
+)

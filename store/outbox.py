@@ -192,3 +192,9 @@ def sent_to_since(session: Session, recipient: str, since: dt.datetime) -> int:
                                                              "since": since}).scalar_one())
     counts[key] = (since, sent)
     return sent
+
+
+def refuse_now(session: Session, outbox_id: int, *, error: str) -> None:
+    """Mark a just-enqueued mail refused before any attempt (e.g. it could not be encrypted)."""
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id)
+                    .values(state=OutboxState.REFUSED, last_error=error[:500], attempts=0))

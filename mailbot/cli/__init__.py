@@ -29,6 +29,8 @@ SUBCOMMAND_MODULES: list[str] = [
     "mailbot.cli.gps",
     "mailbot.cli.stats",
     "mailbot.cli.importer",
+    "mailbot.cli.senders",
+    "mailbot.cli.keys",
 ]
 
 

@@ -19,7 +19,7 @@ from mailbot.commands.parser import CommandLine, parse_commands, starts_with_com
 from mailbot.errors import MailbotError
 from mailbot.operations.context import OpContext
 from mailbot.outbound.mailer import enqueue_mail
-from mailbot.workflows.base import Outcome, Work, processed
+from mailbot.workflows.base import Outcome, Work, escalate, processed
 from parsers.mime import decode_header_text
 from parsers.quoting import new_text
 from store import audit
@@ -77,6 +77,9 @@ def run_commands(ctx: CommandContext, lines: list[CommandLine], limit: int) -> l
 def handle_commands(work: Work) -> Outcome:
     """Read a coordinator's mail as commands, run them, and answer with their results."""
     assert work.sender is not None  # coordinators are known senders
+    if work.app.config.gpg.require_signed_commands and work.signed_by is None:
+        return escalate("commandes non signées (OpenPGP) alors que la signature est exigée : "
+                        "rien n'a été exécuté", kind="command_unsigned")
     subject = decode_header_text(str(work.msg.get("Subject", "")))
     lines = parse_commands(new_text(work.body), subject)
     ctx = CommandContext(op=OpContext(work.app, work.session, f"coordinator:{work.sender}",

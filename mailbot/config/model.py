@@ -9,6 +9,7 @@ from pydantic import Field
 from mailbot.config.base import Section
 from mailbot.config.coordination import CoordinationConfig
 from mailbot.config.database import DatabaseConfig
+from mailbot.config.gpg import GpgConfig
 from mailbot.config.identity import IdentityConfig
 from mailbot.config.inbound import InboundConfig
 from mailbot.config.intake import IntakeConfig
@@ -38,6 +39,7 @@ class Config(Section):
     recontact: RecontactConfig = RecontactConfig()
     coordination: CoordinationConfig = CoordinationConfig()
     logging: LoggingConfig = LoggingConfig()
+    gpg: GpgConfig = GpgConfig()
 
     # Where the file was read from (not a TOML key).
     source: Path | None = Field(default=None, exclude=True)

@@ -16,6 +16,7 @@ class MaildirRouteConfig(Section):
     transport: Literal["maildir"]
     path: Path
     secure: bool = True  # may carry health data
+    require_encryption: bool = False  # GPG: no key for the recipient → escalation, never plaintext
     domains: list[str] = Field(default_factory=list)
 
 
@@ -24,6 +25,7 @@ class SmtpRouteConfig(TlsClient):
 
     transport: Literal["smtp"]
     secure: bool = True
+    require_encryption: bool = False
     domains: list[str] = Field(default_factory=list)
     max_messages_per_connection: int = Field(default=100, gt=0)
 
@@ -53,6 +55,7 @@ class OutboundConfig(Section):
     insecure: bool = False
     timeout_seconds: float = Field(default=60.0, gt=0)
     secure: bool = True
+    require_encryption: bool = False
     max_messages_per_connection: int = Field(default=100, gt=0)
     max_attempts: int = Field(default=8, ge=1)
     retry_base_seconds: float = Field(default=60.0, gt=0)
@@ -64,7 +67,8 @@ class OutboundConfig(Section):
         if self.transport == "maildir":
             if self.path is None:
                 raise ValueError("path")
-            return MaildirRouteConfig(transport="maildir", path=self.path, secure=self.secure)
+            return MaildirRouteConfig(transport="maildir", path=self.path, secure=self.secure,
+                                      require_encryption=self.require_encryption)
         if self.host is None:
             raise ValueError("host")
         return SmtpRouteConfig(
@@ -72,5 +76,6 @@ class OutboundConfig(Section):
             password=self.password, client_cert=self.client_cert, client_key=self.client_key,
             client_key_password=self.client_key_password, ca_file=self.ca_file,
             insecure=self.insecure, timeout_seconds=self.timeout_seconds, secure=self.secure,
+            require_encryption=self.require_encryption,
             max_messages_per_connection=self.max_messages_per_connection,
         )

@@ -10,7 +10,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from mailbot.config.base import Section
 
@@ -21,6 +21,11 @@ class SendersConfig(Section):
     partners: list[str] = Field(default_factory=list)
     coordinators: list[str] = Field(default_factory=list)
     allow: list[str] = Field(default_factory=list)
+    # Partner domains whose mail must carry a valid DKIM signature of that domain.
+    require_dkim: list[str] = Field(default_factory=list)
+    # Forged, replayed or foreign tokens from one address within an hour before that
+    # address is quarantined (its next mails too, until a coordinator lifts it).
+    forged_tokens_per_hour: int = Field(default=3, ge=1)
 
     @field_validator("partners", "coordinators", "allow")
     @classmethod
@@ -32,6 +37,34 @@ class SendersConfig(Section):
                 raise ValueError("une adresse (nom@domaine) ou un domaine (domaine.fr)")
             cleaned.append(value)
         return cleaned
+
+    @field_validator("require_dkim")
+    @classmethod
+    def _domains(cls, values: list[str]) -> list[str]:
+        cleaned = []
+        for value in values:
+            value = value.strip().lower()
+            if not value or "@" in value or " " in value or "." not in value:
+                raise ValueError("un nom de domaine (domaine.fr), sans @ ni espace")
+            cleaned.append(value)
+        return cleaned
+
+    @model_validator(mode="after")
+    def _dkim_domains_are_partners(self) -> SendersConfig:
+        known = {p.rsplit("@", 1)[-1] for p in (*self.partners, *self.coordinators, *self.allow)}
+        for domain in self.require_dkim:
+            if domain not in known:
+                raise ValueError(
+                    f"le domaine « {domain} » de require_dkim n'apparaît dans aucune adresse "
+                    "ni aucun domaine de partners, coordinators ou allow : ajoutez-le d'abord")
+        return self
+
+    def dkim_required(self, address: str | None) -> bool:
+        """True when mail from ``address`` must carry a valid DKIM signature of its domain."""
+        if not address or not self.require_dkim:
+            return False
+        domain = address.rsplit("@", 1)[-1].lower()
+        return any(domain == d or domain.endswith("." + d) for d in self.require_dkim)
 
 
 class Role(enum.StrEnum):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from mailbot.app import App
 from mailbot.commands.mail import handle_commands, refuse_commands
 from mailbot.config.senders import Role
+from mailbot.gpg.inbound import open_mail
 from mailbot.inbound.classify import ClassifyContext, classify
 from mailbot.workflows.base import Outcome, Work, escalate
 from mailbot.workflows.bounces import MACHINE_KINDS, handle_machine_mail
@@ -19,7 +20,7 @@ from mailbot.workflows.intake import handle_referral
 from mailbot.workflows.replies import handle_reply
 from parsers.addresses import address_of, display_name_of
 from parsers.mime import decode_header_text
-from store import gps, transaction_state
+from store import blocked, gps, transaction_state
 from store.models import InboundMessage
 
 
@@ -69,17 +70,26 @@ def process_row(app: App, session: Session, row: InboundMessage,
     msg = msg if msg is not None else parse_raw(row.raw)
     from_header = decode_header_text(str(msg.get("From", "")))
     sender = address_of(from_header)
+    signed_by = None
+    if app.keyring is not None:  # PGP/MIME: read the decrypted content, trust only a bound key
+        opened = open_mail(app.keyring, row.raw, msg, sender)
+        if opened.problem:
+            return escalate(opened.problem, kind=opened.kind)
+        msg, signed_by = opened.msg, opened.signed_by
     role = sender_role(app, session, sender)
     ctx = ClassifyContext(own_address=app.config.identity.address,
                           own_domain=app.config.identity.domain, sender=sender, role=role,
-                          size=row.size, max_size=app.max_inbound_bytes)
+                          size=row.size, max_size=app.max_inbound_bytes, raw=row.raw,
+                          dkim_required=app.config.senders.dkim_required(sender),
+                          dns_txt=app.dns_txt, blocked=blocked.is_blocked(session, sender))
     verdict = classify(msg, ctx)
     if verdict.kind in MACHINE_KINDS:  # bounces mark failing addresses; absences are noted
         return handle_machine_mail(app, session, row, msg, verdict)
     if verdict.state is not None:
         return Outcome(verdict.state, verdict.reason, verdict.kind)
     work = Work(app=app, session=session, row=row, msg=msg, verdict=verdict, sender=sender,
-                sender_name=display_name_of(from_header), role=role, now=app.clock.now())
+                sender_name=display_name_of(from_header), role=role, now=app.clock.now(),
+                signed_by=signed_by)
     outcome = handle_reply(work, _by_role) if verdict.kind == "reply" else _by_role(work)
     if outcome.kind is None:
         return Outcome(outcome.state, outcome.reason, verdict.kind, outcome.entry_id)

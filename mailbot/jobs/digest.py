@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.clock import fr_date
+from mailbot.errors import EncryptionRequiredError
 from mailbot.jobs import Job, register
-from mailbot.outbound.compose import MailAttachment, as_bytes, build_mail, new_message_id
+from mailbot.outbound.compose import MailAttachment, build_mail, new_message_id
+from mailbot.outbound.protection import escalate_unencrypted, outgoing_bytes
 from mailbot.outbound.routing import choose_route, routes_of
 from mailbot.workflows.digest import Item, collect, resolve_settled_alerts
 from store import outbox
@@ -78,14 +80,22 @@ def send_to_coordinators(app: App, session: Session, *, kind: str, template: str
     if not recipients:
         return []
     rendered = app.templates.render(template, cpts=app.config.identity, **context)
+    sent = []
     for recipient in recipients:
         message_id = new_message_id(app.config.identity.domain)
         msg = build_mail(identity=app.config.identity, to=[recipient], rendered=rendered,
                          message_id=message_id, now=now, auto_submitted="auto-generated",
                          attachments=attachments)
+        try:
+            raw = outgoing_bytes(app, msg, recipient)
+        except EncryptionRequiredError:
+            escalate_unencrypted(session, kind=kind, recipient=recipient, now=now, entry_id=None,
+                                 inbound_id=None)
+            continue
         outbox.enqueue(session, message_id=message_id, kind=kind, sender=app.config.identity.address,
-                       recipients=[recipient], raw=as_bytes(msg), health_data=True, now=now)
-    return recipients
+                       recipients=[recipient], raw=raw, health_data=True, now=now)
+        sent.append(recipient)
+    return sent
 
 
 def mark_shown(session: Session, items: list[Item], *, kind: str, now: dt.datetime,

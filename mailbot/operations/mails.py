@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.clock import fr_date
-from mailbot.errors import UsageError
+from mailbot.errors import EncryptionRequiredError, UsageError
 from mailbot.operations.context import OpContext, resolve_alerts
 from mailbot.operations.labels import MAIL_KINDS
 from mailbot.outbound.compose import new_message_id
+from mailbot.outbound.protection import protect_again
 from store import audit, outbox
 from store.models import Entry, OutboxMessage
 
@@ -50,6 +51,11 @@ def resend_last_mail(ctx: OpContext, entry: Entry) -> str:
     message_id = new_message_id(ctx.app.config.identity.domain)
     raw = _with_headers(last.raw, {"Message-ID": message_id,
                                    "Date": format_datetime(ctx.now.astimezone(dt.UTC))})
+    try:  # GPG: a copy refused for want of a key goes out encrypted once the key is known
+        raw = protect_again(ctx.app, raw, last.recipients[0])
+    except EncryptionRequiredError as error:
+        raise UsageError(f"{error} : importez d'abord sa clé (mailbot keys import FICHIER), "
+                         f"puis RENVOYER {entry.ref}") from error
     outbox.enqueue(ctx.session, message_id=message_id, kind=last.kind, sender=last.sender,
                    recipients=list(last.recipients), raw=raw, health_data=last.health_data,
                    now=ctx.now, entry_id=entry.id, inbound_id=ctx.inbound_id)

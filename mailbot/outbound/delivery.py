@@ -17,6 +17,7 @@ from mailbot.faults import checkpoint
 from mailbot.outbound.routing import Route, choose_route, routes_of
 from mailbot.transports.base import OutboundTransport, buffers, flush
 from mailbot.transports.factory import outbound_transport
+from parsers.pgpmime import looks_encrypted
 from store import audit, outbox
 from store.alerts import raise_alert
 from store.models import OutboxMessage, OutboxState
@@ -224,6 +225,8 @@ class OutboxWorker:
         """Why the mail must not go out on its ``route`` (``refused``, ``failed``), or None."""
         if message.health_data and not route.secure:
             return "refused"
+        if route.config.require_encryption and not looks_encrypted(message.raw):
+            return "refused"
         if len({choose_route(self.routes, r).name for r in message.recipients}) > 1:
             return "failed"
         return None
@@ -232,10 +235,15 @@ class OutboxWorker:
         """Record and return ``refused``/``failed`` when the mail must not go out on
         ``route``; else None."""
         blocked = self._blocked(message, route)
-        if blocked == "refused":
+        if blocked == "refused" and message.health_data and not route.secure:
             outbox.mark_failed(message, error="données de santé refusées sur une voie non sécurisée",
                                state=OutboxState.REFUSED)
             log.error("outbox %s refused: health data on insecure route %s", message.id, route.name)
+        elif blocked == "refused":
+            outbox.mark_failed(message, error="message non chiffré refusé sur une voie qui exige "
+                               "le chiffrement", state=OutboxState.REFUSED)
+            log.error("outbox %s refused: not encrypted, route %s requires it", message.id,
+                      route.name)
         elif blocked == "failed":
             outbox.mark_failed(message, error="destinataires sur des voies différentes")
         return blocked

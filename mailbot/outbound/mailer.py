@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.config.senders import Role
+from mailbot.errors import EncryptionRequiredError
 from mailbot.outbound.compose import as_bytes, build_mail, new_message_id
+from mailbot.outbound.protection import escalate_unencrypted, outgoing_bytes
 from store import audit, outbox, tokens
 from store.alerts import raise_alert
 
@@ -68,7 +70,10 @@ def enqueue_mail(app: App, session: Session, *, kind: str, to: str, template: st
     to the template as ``token``. Returns the outbox id — or ``None`` when an
     answer (``auto-replied``) is not sent because ``to`` already got
     ``[limits] replies_per_sender_per_hour`` mails this hour (loop guard; the
-    skip is audited and alerted, the workflow goes on).
+    skip is audited and alerted, the workflow goes on), or when the recipient's
+    route requires encryption and no key is known (the mail is kept in the outbox,
+    refused, never sent in plaintext, and escalated; RENVOYER sends it encrypted once
+    the key is imported).
     """
     if auto_submitted == "auto-replied" and reply_rate_exceeded(app, session, to, now):
         _record_capped(session, kind=kind, now=now, entry_id=entry_id, inbound_id=inbound_id,
@@ -86,10 +91,17 @@ def enqueue_mail(app: App, session: Session, *, kind: str, to: str, template: st
     msg = build_mail(identity=app.config.identity, to=[to], rendered=rendered,
                      message_id=message_id, now=now, in_reply_to=thread.message_id,
                      references=thread.references, auto_submitted=auto_submitted)
+    try:
+        raw, refused = outgoing_bytes(app, msg, to), False
+    except EncryptionRequiredError:  # kept, refused at once: RENVOYER once the key is imported
+        raw, refused = as_bytes(msg), True
     outbox_id = outbox.enqueue(session, message_id=message_id, kind=kind,
                          sender=app.config.identity.address, recipients=[to],
-                         raw=as_bytes(msg), health_data=health_data, now=now,
+                         raw=raw, health_data=health_data, now=now,
                          entry_id=entry_id, inbound_id=inbound_id)
+    if refused:
+        escalate_unencrypted(session, kind=kind, recipient=to, now=now, entry_id=entry_id,
+                             inbound_id=inbound_id, outbox_id=outbox_id)
     log.debug("mail %s enqueued (outbox %s)", kind, outbox_id)
     return outbox_id
 

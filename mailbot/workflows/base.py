@@ -44,6 +44,7 @@ class Work:
     sender_name: str | None
     role: Role
     now: dt.datetime
+    signed_by: str | None = None  # OpenPGP: fingerprint of a good signature bound to the sender
 
     @cached_property
     def body(self) -> str:

@@ -40,7 +40,7 @@ from store.models_matching import GP
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("urgent", "Signalements urgents en cours"),
     ("to_read", "Messages et réponses à relire"),
-    ("unknown_senders", "Messages d'expéditeurs inconnus (mis en quarantaine)"),
+    ("unknown_senders", "Messages d'expéditeurs inconnus ou non authentifiés (mis en quarantaine)"),
     ("incomplete", "Fiches incomplètes depuis plus de {incomplete} jours"),
     ("proposals", "Propositions déclinées ou expirées"),
     ("not_mt", "Médecins qui ne sont pas devenus médecin traitant"),
@@ -56,7 +56,7 @@ ALERT_SECTIONS: tuple[tuple[str, str], ...] = (
     ("urgent_referral", "urgent"), ("proposal_", "proposals"), ("not_mt", "not_mt"),
     ("followup_", "not_mt"), ("call_", "calls"), ("patient_to_call", "calls"),
     ("address_failing", "calls"), ("delivery_", "deliveries"), ("bounce", "deliveries"),
-    ("gp_", "gps"), ("mail_too_big", "unknown_senders"),
+    ("gp_", "gps"), ("mail_too_big", "unknown_senders"), ("encryption_", "deliveries"),
 )
 
 # Quarantined mails never attached (size, or possibly dangerous content).
@@ -152,6 +152,8 @@ def alert_command(kind: str, ref: str | None, subject_ref: str | None) -> str:
                            f"CLOTURER {ref} retrait",
         "address_failing": f"appelez le patient pour une nouvelle adresse, puis COMPLETER {ref} "
                            "et, à la ligne, Mail : …",
+        "encryption_key_missing": f"importez la clé OpenPGP du destinataire, vérifiée avec lui "
+                                  f"(mailbot keys import FICHIER), puis RENVOYER {ref}",
         "delivery_refused": f"le message portait des données de santé vers une adresse hors "
                             f"MSSanté : vérifiez l'adresse ou les voies d'envoi, puis RENVOYER {ref}",
         "delivery_uncertain": f"l'envoi a été interrompu pendant la remise : le destinataire "
@@ -166,6 +168,15 @@ def alert_command(kind: str, ref: str | None, subject_ref: str | None) -> str:
     return f"STATUT {ref}, puis la commande adaptée (AIDE pour la liste)"
 
 
+_GPG_COMMANDS = {
+    "gpg_unknown_key": ("signature d'une clé inconnue : vérifiez l'empreinte avec l'expéditeur, "
+                        "importez sa clé (mailbot keys import FICHIER) et demandez-lui de renvoyer"),
+    "gpg_undecryptable": ("message chiffré illisible : vérifiez la clé du robot (mailbot doctor) "
+                          "et demandez à l'expéditeur de renvoyer avec la clé publique du robot"),
+    "command_unsigned": "renvoyez vos commandes signées avec votre clé OpenPGP",
+}
+
+
 def inbound_command(kind: str | None, state: str, ref: str | None) -> str:
     """What a coordinator does about an escalated or quarantined mail."""
     kind = kind or ""
@@ -176,6 +187,12 @@ def inbound_command(kind: str | None, state: str, ref: str | None) -> str:
         if kind == "command_refused":
             return ("si cette personne est coordinatrice, ajoutez son adresse à [senders] "
                     "coordinators ; sinon, rien à faire")
+        if kind in ("sender_mismatch", "dkim_fail", "dkim_missing"):
+            return ("expéditeur non authentifié : vérifiez par téléphone auprès de l'expéditeur "
+                    "avant de traiter ce message à la main")
+        if kind == "sender_blocked":
+            return ("si l'adresse est de confiance, levez la quarantaine : "
+                    "mailbot senders unblock ADRESSE")
         if kind == "too_big":
             return "demandez à l'expéditeur de renvoyer son message sans pièces jointes volumineuses"
         return "lisez le message joint ; le robot n'en a rien fait"
@@ -184,6 +201,9 @@ def inbound_command(kind: str | None, state: str, ref: str | None) -> str:
     if kind == "not_a_form":
         return ("si c'est une fiche, demandez à l'expéditeur de la renvoyer remplie "
                 "(« Rubrique : valeur ») ; sinon, répondez-lui directement")
+    if kind.startswith("gpg_") or kind == "command_unsigned":
+        return _GPG_COMMANDS.get(kind, "message non authentifié : vérifiez auprès de l'expéditeur "
+                                       "par téléphone avant d'en tenir compte")
     if kind == "processing_error":
         return ("le robot n'a pas pu traiter ce message : lisez-le et traitez-le à la main, "
                 "et prévenez l'administrateur")

@@ -12,8 +12,11 @@ from email.message import Message
 
 from mailbot.inbound.classify import (
     auto_reply,
+    blocked_sender,
     bounce,
     by_role,
+    dkim_signature,
+    envelope_sender,
     loop,
     max_size,
     reply,
@@ -25,7 +28,10 @@ from mailbot.workflows.base import Verdict
 # ``reply`` comes before ``unknown_sender``: a patient (in no directory) answering a recontact
 # mail must reach the reply workflow, which checks the token against the database and
 # quarantines a stranger there (forged or foreign token, no token) — see workflows/replies.py.
-RULES: tuple[Rule, ...] = (loop, max_size, bounce, auto_reply, reply, unknown_sender, by_role)
+# Sender authentication (envelope, DKIM, an address quarantined for forged tokens) comes
+# before anything acts on the mail, bounces and auto-replies included.
+RULES: tuple[Rule, ...] = (loop, max_size, envelope_sender, dkim_signature, blocked_sender, bounce,
+                           auto_reply, reply, unknown_sender, by_role)
 
 __all__ = ["RULES", "ClassifyContext", "Verdict", "classify"]
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from typing import Protocol
@@ -21,6 +22,10 @@ class ClassifyContext:
     role: Role
     size: int
     max_size: int
+    raw: bytes = b""  # the bytes as received (DKIM is computed over them)
+    dkim_required: bool = False  # the sender's domain is in [senders] require_dkim
+    dns_txt: Callable[..., bytes | None] | None = None  # DKIM key look-up (None: the DNS)
+    blocked: bool = False  # the sender's address is quarantined (forged tokens)
 
 
 class Rule(Protocol):
