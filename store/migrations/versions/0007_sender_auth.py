@@ -1,6 +1,6 @@
 """sender authentication: forged tokens seen, addresses quarantined
 
-Revision ID: 0007_issue13a
+Revision ID: 0007
 Revises: 0006
 """
 import sqlalchemy as sa
@@ -8,7 +8,7 @@ from alembic import op
 
 from store.types import UTCDateTime
 
-revision = '0007_issue13a'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None
