@@ -205,13 +205,22 @@ def _prefix_field(body: str) -> list[Entry] | None:
     return None
 
 
+# Labels alone on their line that may be written in lower case ("nom de naissance", "tel
+# portable"): short values follow them, never free text that a lone word could end.
+_LOWER_CASE_ALONE = frozenset({
+    "nom", "nom_usage", "prenom", "date_naissance", "telephone", "email", "adresse", "code_postal",
+    "commune", "sexe", "ins",
+})
+
+
 def _label_alone(body: str) -> str | None:
-    """A line holding only a label ("Nom", "Motif :"): its key."""
-    label = body.rstrip(" :=-–—…*")
+    """A line holding only a label ("Nom", "Motif :", "nom de naissance"): its key."""
+    label = body.rstrip(" :=-–—…*_")
     if not label or label.endswith(".") or len(label) > 60:
         return None
-    key = lookup_label(label, loose=body.rstrip().endswith((":", "=")))
-    if key and (body.rstrip().endswith((":", "=")) or label.lstrip("*_ ")[:1].isupper()):
+    key = lookup_label(label, loose=body.rstrip(" *_").endswith((":", "=")))
+    if key and (body.rstrip(" *_").endswith((":", "=")) or label.lstrip("*_ ")[:1].isupper()
+                or key in _LOWER_CASE_ALONE):
         return key
     return None
 
@@ -244,11 +253,10 @@ def _line_fields(line: str) -> list[Entry] | None:
         pairs = _cell_pairs(cells)
         if pairs:
             return pairs
-    prefixed = _prefix_field(body)
-    if prefixed:
-        return prefixed
-    key = _label_alone(body)
-    return [(key, "")] if key else None
+    key = _label_alone(body)  # "Nom de naissance" is a label, not "Nom" + "de naissance"
+    if key:
+        return [(key, "")]
+    return _prefix_field(body)
 
 
 def is_structural(line: str) -> bool:

@@ -30,6 +30,7 @@ from parsers.referral.labels import (
 )
 from parsers.referral.lines import (
     CHECK_TOKEN,
+    TOWN_KEY,
     Entry,
     explicit_split,
     is_structural,
@@ -96,12 +97,28 @@ def _yes_no_grid(lines: Lines, index: int) -> tuple[list[Entry], int] | None:
 
 # ---------------------------------------------------------------- values on several lines
 
-def _collect(lines: Lines, index: int, first: str) -> tuple[str, int]:
-    """A free-text value and its continuation lines, until a blank or a label line."""
+def _address_end(line: str) -> bool:
+    """A sentence ("Le patient est d'accord.") cannot continue an address."""
+    words = line.split()
+    return (len(words) >= 3 and line.rstrip().endswith((".", "!"))) or any(
+        key != TOWN_KEY for key, _ in unlabelled_entries(line))
+
+
+def _collect(lines: Lines, index: int, first: str, key: str = "") -> tuple[str, int]:
+    """A free-text value and its continuation lines, until a blank or a label line.
+
+    An address goes on after one blank line with its "16000 Angoulême" line (cells of
+    a pasted table are often separated by blank lines)."""
     parts = [first]
     while index < len(lines):
         line = lines[index]
-        if not line or not line.strip() or is_structural(line):
+        if key == "adresse" and line == "" and index + 1 < len(lines):
+            after = lines[index + 1]
+            if after and unlabelled_entries(after)[:1] == [(TOWN_KEY, after)] and not is_structural(after):
+                parts.append(after.strip())
+                index += 2
+            break
+        if not line or not line.strip() or is_structural(line) or (key == "adresse" and _address_end(line)):
             break
         parts.append(line.strip())
         index += 1
@@ -117,7 +134,7 @@ def _value_below(lines: Lines, index: int, key: str) -> tuple[str, int]:
     if not line or not line.strip() or is_structural(line):
         return "", index
     if key in _TEXT_KEYS:
-        return _collect(lines, below + 1, line.strip())
+        return _collect(lines, below + 1, line.strip(), key)
     return line.strip(), below + 1
 
 
@@ -142,10 +159,10 @@ def _read(lines: Lines) -> list[Entry]:
             continue
         *first, (key, value) = pairs
         entries += first
-        if not value.strip() and key != IGNORED:
+        if not value.strip(" \t*_") and key != IGNORED:  # "*Nom :*": Outlook's bold, no value
             value, index = _value_below(lines, index, key)
         elif key in _TEXT_KEYS:
-            value, index = _collect(lines, index, value)
+            value, index = _collect(lines, index, value, key)
         entries.append((key, value))
     return entries
 
