@@ -25,6 +25,8 @@ _OWNERS = frozenset({
 })
 _GLUE = frozenset({"de", "du", "d", "la", "le", "l", "les", "des", "en", "a", "au", "e", "s", "son", "sa"})
 _NUMBER = frozenset({"n", "no", "num", "numero", "nr", "nro"})
+# A child is reached through a parent: "N° de téléphone de la maman" is the way to reach the patient.
+_PARENTS = frozenset({"maman", "mere", "papa", "pere", "parents", "parent"})
 
 _EMAIL_HEADS = frozenset({"mail", "email", "courriel", "mel", "emails", "mails"})
 _EMAIL_WORDS = frozenset({"adresse", "electronique", "perso", "personnel", "personnelle", "principal",
@@ -61,9 +63,9 @@ def word_key(folded: str) -> str | None:
         return None
     present = set(words)
     if present & _EMAIL_HEADS or {"e", "mail"} <= present:
-        return "email" if _only(words, _EMAIL_WORDS | _EMAIL_HEADS) else None
+        return "email" if _only(words, _EMAIL_WORDS | _EMAIL_HEADS | _PARENTS) else None
     if present & _PHONE_HEADS:
-        return "telephone" if _only(words, _PHONE_WORDS | _PHONE_HEADS) else None
+        return "telephone" if _only(words, _PHONE_WORDS | _PHONE_HEADS | _PARENTS) else None
     if "adresse" in present:
         return "adresse" if _only(words, _ADDRESS_WORDS | {"adresse"}) else None
     if "code" in present and present & {"postal", "postale"}:
