@@ -79,7 +79,7 @@ _BULLET = re.compile(r"^\s*(?:[-*•·▪►▸◆♦➢➤→§]|\d{1,2}[.)])\s
 CHECK_TOKEN = re.compile(rf"{MARK}|(?<!\S)[xX](?!\S)")
 # Each separator with the characters it needs: a line without any of them is not searched.
 _SEPARATORS = tuple((re.compile(pattern), needed) for pattern, needed in (
-    (r"\s*[:：]\s*", ":："), (r"\s*=\s*", "="), (r"\s*(?:[-–—]+>|=>|→)\s*", ">→"),
+    (r"\s*[:：]\s*", ":："), (r"\s*(?:[-–—]+>|=>|→)\s*", ">→"), (r"\s*=\s*", "="),
     (r"\s+[-–—]{1,2}\s+|\s*[–—]\s*", "-–—"), (r"\s*(?:\.{3,}|…+)\s*", ".…"), (r"\s*\?\s*", "?"),
 ))
 _INLINE_COLON = re.compile(r"\s*[:：=]\s*")
@@ -215,11 +215,12 @@ _LOWER_CASE_ALONE = frozenset({
 
 def _label_alone(body: str) -> str | None:
     """A line holding only a label ("Nom", "Motif :", "nom de naissance"): its key."""
-    label = body.rstrip(" :=-–—…*_")
+    label = body.rstrip(" :=-–—…*_>→")
     if not label or label.endswith(".") or len(label) > 60:
         return None
-    key = lookup_label(label, loose=body.rstrip(" *_").endswith((":", "=")))
-    if key and (body.rstrip(" *_").endswith((":", "=")) or label.lstrip("*_ ")[:1].isupper()
+    separated = body.rstrip(" *_").endswith((":", "=", "=>", "->", "→"))
+    key = lookup_label(label, loose=separated)
+    if key and (separated or label.lstrip("*_ ")[:1].isupper()
                 or key in _LOWER_CASE_ALONE):
         return key
     return None

@@ -97,6 +97,29 @@ def _continues_value(lines: Lines, index: int) -> bool:
     return key in _CONTINUED_KEYS or not value.strip(" \t*_")
 
 
+def _signature_head(lines: Lines, block: list[int]) -> int:
+    """How many first lines of a paragraph are a signature glued on top of the form ("Pauline
+    ROUX / CCAS de Ruelle / Tél : 05…" then "Nom : …" without a blank line): 0 if none.
+
+    Stricter than a signature ending a paragraph: it opens the paragraph with who wrote,
+    names a role or an establishment, and the form follows it."""
+    whos: list[str] = []
+    end = 0
+    for index in block:
+        line = lines[index] or ""
+        who = _who(line)
+        if not who and not _keys(line) <= _CONTACT_KEYS:
+            break
+        if not whos and not who:
+            return 0
+        whos.append(who)
+        end += 1
+    head = [lines[i] or "" for i in block[:end]]
+    if end == len(block) or "role" not in whos or not any(_REACH.search(line) for line in head):
+        return 0
+    return end
+
+
 def _signature_start(lines: Lines, block: list[int]) -> int | None:
     """Where the signature of a paragraph starts (an index in ``block``), or ``None``."""
     starts: list[int] = []
@@ -128,6 +151,9 @@ def blank_signatures(lines: Lines) -> Lines:
         while index < len(lines) and lines[index]:
             block.append(index)
             index += 1
+        if not _continues_value(lines, block[0]):
+            for position in block[:_signature_head(lines, block)]:
+                lines[position] = None
         start = _signature_start(lines, block)
         if start is not None:
             for position in block[start:]:

@@ -159,7 +159,7 @@ def _read(lines: Lines) -> list[Entry]:
             continue
         *first, (key, value) = pairs
         entries += first
-        if not value.strip(" \t*_") and key != IGNORED:  # "*Nom :*": Outlook's bold, no value
+        if not value.strip(" \t*_>→") and key != IGNORED:  # "*Nom :*": Outlook's bold, no value
             value, index = _value_below(lines, index, key)
         elif key in _TEXT_KEYS:
             value, index = _collect(lines, index, value, key)
