@@ -226,13 +226,23 @@ def _label_alone(body: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=2048)
+_CACHED_LINE = 400  # longer lines are parsed each time (the cache stays small)
+
+
 def parse_line(line: str) -> tuple[Entry, ...] | None:
     """The (key, raw value) pairs written on one line, or ``None`` when it has no known label.
 
-    Cached: a line is looked at when preparing, reading and as a neighbour."""
+    Cached: a line is looked at when preparing, finding signatures, reading and as a
+    neighbour."""
+    return _parse_cached(line) if len(line) <= _CACHED_LINE else _parse(line)
+
+
+def _parse(line: str) -> tuple[Entry, ...] | None:
     pairs = _line_fields(line) if len(line) <= _MAX_LINE else None
     return tuple(pairs) if pairs else None
+
+
+_parse_cached = functools.lru_cache(maxsize=32768)(_parse)
 
 
 def _line_fields(line: str) -> list[Entry] | None:

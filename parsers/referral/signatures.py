@@ -32,6 +32,7 @@ _ROLE_KEYS = _CONTACT_KEYS | {"ancien_medecin", "referent_nom", "referent_struct
 _CONTINUED_KEYS = frozenset({"adresse", "motif", "aidant", "ancien_medecin", "referent_nom",
                              "referent_structure", CONTACT})
 _MAX_WHO_WORDS = 14
+_MAX_VALUE_LINES = 8  # a value under its label (an address) is never longer
 
 _ROLE = re.compile(
     r"\b(?:assistante?s? sociale?s?|as|ide|idel|idec|infirmi\w+|coordinat\w+|cadre|secretariat|"
@@ -83,6 +84,8 @@ def _continues_value(lines: Lines, index: int) -> bool:
     back = index - 1
     while back >= 0 and lines[back] and not parse_line(lines[back] or ""):
         back -= 1  # unlabelled lines of the same paragraph: maybe an address going on
+        if index - back > _MAX_VALUE_LINES:
+            return False
     blanks = 0
     while back >= 0 and lines[back] == "" and blanks < 3:  # a value may sit under blank lines
         back, blanks = back - 1, blanks + 1
@@ -132,12 +135,14 @@ def _signature_start(lines: Lines, block: list[int]) -> int | None:
             continue
         if who and not _continues_value(lines, index):
             starts.append(position)
-    for position in starts:
-        tail = [lines[i] or "" for i in block[position:]]
-        if not any(_REACH.search(line) for line in tail):
-            continue
-        return position
-    return None
+    if not starts:
+        return None
+    reach_from = len(block)  # the last line of the paragraph that says how to reach someone
+    for position in range(len(block) - 1, starts[0] - 1, -1):
+        if _REACH.search(lines[block[position]] or ""):
+            reach_from = position
+            break
+    return next((position for position in starts if position <= reach_from), None)
 
 
 def blank_signatures(lines: Lines) -> Lines:
