@@ -10,7 +10,10 @@ booleans, E.164 phones; sorted ``problems`` keys) plus its ``kind``:
   separators, typos, tables pasted from Word or Outlook;
 * ``signature`` — a sender's signature (its own phone, address, e-mail) above,
   below or around the form, forwarded or quoted in every client's way: none of
-  its details may be read as the patient's.
+  its details may be read as the patient's;
+* ``section`` — sections with their own Nom / Prénom / Tél lines ("Personne à
+  prévenir", "Professionnel orienteur", "Ancien médecin traitant"), a caregiver's
+  phone under her line, and real contradictions (issue 15: a ``conflict``).
 
 ``dev`` is the part the rules were tuned on; ``heldout`` was written at the same
 time and kept apart, to measure how the rules generalise. Each case fails on any
@@ -26,7 +29,8 @@ phone reaches a child), then fixed, so the held-out part is no longer unseen.
 A second held-out batch (L51–L60, S51–S60) was then written, after those rules and
 before running them: 0.924 / 0.988 at its first run (9 and 9 mails of 10 right; a
 label ending in "=>" with its value below, a signature glued on top of the form
-without a blank line), both fixed since.
+without a blank line), both fixed since. Sections: before 0.667 (dev) / 0.657
+(held-out); after tuning on dev, held-out 1.000 at its first run (4 mails).
 """
 
 from __future__ import annotations
