@@ -43,8 +43,8 @@ _TOWN_WORDS = frozenset({"residence", "domicile", "habitation", "actuelle"})
 _NAME_HEADS = frozenset({"nom", "noms"})
 _USAGE_WORDS = frozenset({"usage", "marital", "maritale", "epouse", "mariage", "usuel", "utilise",
                           "actuel", "epoux"})
-_BIRTH_NAME_WORDS = frozenset({"naissance", "famille", "patronymique", "jeune", "fille", "majuscules",
-                               "capitales", "legal"})
+# Not "fille": "Nom de la fille" is the daughter's ("nom de jeune fille" is listed in labels.py).
+_BIRTH_NAME_WORDS = frozenset({"naissance", "famille", "patronymique", "majuscules", "capitales", "legal"})
 _FIRST_NAME_HEADS = frozenset({"prenom", "prenoms"})
 _FIRST_NAME_WORDS = frozenset({"usuel", "naissance", "usage", "premier", "principal", "premiers",
                                "complet", "complets"})
