@@ -48,6 +48,7 @@ _BIRTH_NAME_WORDS = frozenset({"naissance", "famille", "patronymique", "majuscul
 _FIRST_NAME_HEADS = frozenset({"prenom", "prenoms"})
 _FIRST_NAME_WORDS = frozenset({"usuel", "naissance", "usage", "premier", "principal", "premiers",
                                "complet", "complets"})
+_CONSENT_HEADS = frozenset({"accord", "consentement"})
 _BIRTH_WORDS = frozenset({"date", "ne", "nee", "jour", "jj", "mm", "aaaa", "format"})
 
 
@@ -80,6 +81,8 @@ def word_key(folded: str) -> str | None:
         return "nom_usage" if present & _USAGE_WORDS else "nom"
     if "naissance" in present and _only(words, _BIRTH_WORDS | {"naissance"}):
         return "date_naissance"
+    if present & _CONSENT_HEADS and _only(words, _CONSENT_HEADS):  # "Accord de l'intéressée"
+        return "consentement"
     return None
 
 

@@ -40,6 +40,8 @@ _PREFIX_KEYS = BOOLEAN_KEYS | {
     "date_naissance", "telephone", "email", "code_postal", "ins", "sexe", "referent_telephone"
 }
 _SHORT_NAME_KEYS = frozenset({"nom", "prenom", "nom_usage", "commune"})
+# Labels that, without a separator, begin a value instead ("Résidence Les Alizés").
+_NOT_PREFIXES = frozenset({"residence", "domicile", "lieu de residence"})
 _SHORT_NAME = re.compile(r"^[^\W\d_][^\d:;,!?()]{0,40}$")
 _MAX_LINE = 5_000  # longer lines are not form lines
 _MAX_INLINE = 40  # colons looked at for a second label on one line
@@ -187,6 +189,8 @@ def _prefix_field(body: str) -> list[Entry] | None:
     """
     words = body.split()
     for size in range(min(5, len(words) - 1), 0, -1):
+        if normalise(" ".join(words[:size])) in _NOT_PREFIXES:
+            continue
         key = lookup_label(" ".join(words[:size]), loose=False)
         if key in _SHORT_NAME_KEYS and body[0].isupper() and 1 <= len(words) - size <= 3 and (
                 _SHORT_NAME.match(" ".join(words[size:]))):
@@ -267,6 +271,8 @@ def _line_fields(line: str) -> list[Entry] | None:
     key = _label_alone(body)  # "Nom de naissance" is a label, not "Nom" + "de naissance"
     if key:
         return [(key, "")]
+    if _UNKNOWN_LABEL.match(body):  # "Tél. portable de la fille : 07…": someone else's field
+        return None
     return _prefix_field(body)
 
 

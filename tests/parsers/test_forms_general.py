@@ -31,6 +31,10 @@ before running them: 0.924 / 0.988 at its first run (9 and 9 mails of 10 right; 
 label ending in "=>" with its value below, a signature glued on top of the form
 without a blank line), both fixed since. Sections: before 0.667 (dev) / 0.657
 (held-out); after tuning on dev, held-out 1.000 at its first run (4 mails).
+A third held-out batch (C61–C65, S61–S63, L61–L62), first run: 8 of 10 mails right
+(fields: labels 13/17, sections 40/42, signatures 23/23): an unknown label with a
+separator read as a known label + value ("Tél. portable de la fille : 07…"),
+"Résidence Les Alizés" read as a town, "Accord de l'intéressée"; fixed since.
 """
 
 from __future__ import annotations
