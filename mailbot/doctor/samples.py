@@ -15,8 +15,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "ack_completed": {"patient": "DURAND Marie"},
     "ack_duplicate": {"patient": "DURAND Marie", "changed": True},
     "ack_incomplete": {"patient": "DURAND Marie", "token": "ABCDEFGHJKMNPQ",
-                       "problems": [{"key": "commune", "label": "Commune",
-                                     "message": "information manquante", "example": "Angoulême"}]},
+                       "problems": [{"key": "commune", "label": "Commune", "code": "missing",
+                                     "message": "information manquante", "example": "Angoulême"},
+                                    {"key": "nom", "label": "Nom", "code": "conflict",
+                                     "message": "la fiche indique deux valeurs différentes, "
+                                                "« DURAND » et « MARTIN »", "example": ""}]},
     "ack_refused": {"patient": "DURAND Marie", "reason": "hors territoire", "advice": ""},
     "recontact": {"registered": "12/03/2026", "token": "ABCDEFGHJKMNPQ", "reminder": False,
                   "next_step": "reminder", "deadline": "15/12/2026"},

@@ -26,6 +26,7 @@ from mailbot.operations.labels import (
     CLOSE_REASONS,
     MAIL_KINDS,
     MAIL_STATES,
+    PROBLEM_LABELS,
     REASON_PREFIXES,
     STATUS_LABELS,
 )
@@ -62,7 +63,9 @@ def entry_status(ctx: OpContext, entry: Entry) -> str:
         why = CLOSE_REASONS.get(entry.closed_reason or "", entry.closed_reason or entry.resolution or "")
         lines.append(f"Sortie le {fr_date(entry.resolved_at)}" + (f" : {why}" if why else ""))
     if entry.problems:
-        labels = dict.fromkeys(FRENCH_LABELS.get(p["key"], p["key"]) for p in entry.problems)
+        labels = dict.fromkeys(FRENCH_LABELS.get(p["key"], p["key"]) + (
+            f" ({PROBLEM_LABELS[p['code']]})" if p.get("code") in PROBLEM_LABELS else "")
+            for p in entry.problems)
         lines.append("À compléter : " + ", ".join(labels))
     last = last_mail(ctx.session, entry)
     if last is not None:

@@ -14,6 +14,16 @@ STATUS_LABELS: dict[str, str] = {
     EntryStatus.CLOSED: "clôturée",
 }
 
+# What is wrong with a field (``FieldProblem.code``), when it is not simply missing.
+PROBLEM_LABELS: dict[str, str] = {
+    "invalid": "illisible",
+    "impossible": "impossible",
+    "bad_key": "clé du NIR fausse",
+    "refused": "refusé par le patient",
+    "conflict": "valeurs contradictoires",
+    "repeated": "rubrique répétée",
+}
+
 # Close reasons: code stored in ``entry.closed_reason`` → French label.
 CLOSE_REASONS: dict[str, str] = {
     "withdrawn": "retrait de la demande",

@@ -1,7 +1,8 @@
 """Values read into fields (step 3 of :mod:`parsers.referral.text_form`).
 
 Every (key, raw value) entry is read (:func:`parsers.referral.values.parse_field`):
-the first valid value of a key wins, free text accumulates, compound labels
+a key given two different values is a conflict, not the first value
+(:mod:`parsers.referral.conflicts`), free text accumulates, compound labels
 ("Nom prénom", "CP ville", "Coordonnées") are split, values deduced from another
 field (the town of an address line…) are used only when the key itself says
 nothing, and missing or invalid fields are reported.
@@ -11,8 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Iterable
 
+from parsers.referral.conflicts import (
+    CONFLICT_KEYS,
+    MAX_REPEATS,
+    conflict_problem,
+    different_roles,
+    repeated_problem,
+    same_value,
+)
 from parsers.referral.labels import CONTACT, CP_COMMUNE, NOM_PRENOM, PRENOM_NOM
 from parsers.referral.lines import CONSENT_KEY, NAME_KEY, TOWN_KEY
 from parsers.referral.required import missing_problems
@@ -23,16 +33,22 @@ _JOINED = {"motif": "\n", "aidant": "\n", "ancien_medecin": "\n", "referent_stru
 _CONTACT_PARTS = re.compile(r"[,;/|]|\s-\s|\s+ou\s+|\s+et\s+")
 _TWO_DIGITS = re.compile(r"\d{2}")
 _ORDER = {key: n for n, key in enumerate(CANONICAL_KEYS)}
+# The field a compound or deduced entry is counted for when it is repeated.
+_REPEAT_KEY = {NOM_PRENOM: "nom", PRENOM_NOM: "nom", CP_COMMUNE: "code_postal", CONTACT: "telephone",
+               TOWN_KEY: "commune", NAME_KEY: "nom", CONSENT_KEY: "consentement"}
 
 
 class _Fields:
-    """Values read so far: the first valid value of a key wins, free text accumulates."""
+    """Values read so far: one valid value per key (a different one is a conflict), free
+    text accumulates."""
 
     def __init__(self, today: dt.date) -> None:
         self.today = today
         self.values: dict[str, FieldValue] = {}
         self.problems: dict[str, FieldProblem] = {}
-        self.hints: list[tuple[str, str, bool]] = []
+        self.hints: list[tuple[str, str, bool, str]] = []
+        self.raws: dict[str, list[str]] = {}  # a conflicting key: its different values as written
+        self.first_raw: dict[str, str] = {}
 
     def known(self, key: str) -> bool:
         """True when the key has a value or a problem."""
@@ -53,19 +69,43 @@ class _Fields:
         if key in _JOINED and key in self.values:
             if str(result) not in str(self.values[key]):
                 self.values[key] = f"{self.values[key]}{_JOINED[key]}{result}"
-        else:
-            self.values.setdefault(key, result)
+        elif key not in self.values:
+            self.values[key] = result
+            self.first_raw[key] = raw
+        elif key in CONFLICT_KEYS and not same_value(self.values[key], result) and not (
+                different_roles(key, self.values[key], result)):
+            raws = self.raws.setdefault(key, [self.first_raw[key]])
+            if len(raws) <= 3 and not any(self._says(key, r, result) for r in raws):
+                raws.append(raw)
 
-    def hint(self, key: str, raw: str, *, strict: bool = True) -> None:
+    def _says(self, key: str, raw: str, value: FieldValue) -> bool:
+        """True when ``raw`` reads as ``value`` for ``key``."""
+        read = parse_field(key, raw, today=self.today)
+        return read is not None and not isinstance(read, FieldProblem) and same_value(read, value)
+
+    def hint(self, key: str, raw: str, *, strict: bool = True, source: str = "") -> None:
         """A value deduced from another field, used only if the key itself says nothing."""
         if raw.strip():
-            self.hints.append((key, raw, strict))
+            self.hints.append((key, raw, strict, source))
 
     def apply_hints(self) -> None:
-        """Use the deduced values for the keys still unknown."""
-        for key, raw, strict in self.hints:
-            if not self.known(key):
+        """Use the deduced values for the keys still unknown (not those of a conflicting field)."""
+        for key, raw, strict, source in self.hints:
+            if not self.known(key) and source not in self.raws:
                 self.put(key, raw, strict=strict)
+
+    def settle(self, counts: Counter[str]) -> None:
+        """Fields given several different values, or written too many times, are left empty
+        with a problem that says so."""
+        for key, count in counts.items():
+            key = _REPEAT_KEY.get(key, key)
+            if count > MAX_REPEATS and key in CANONICAL_KEYS:
+                self.values.pop(key, None)
+                self.problems[key] = repeated_problem(key, count)
+        for key, raws in self.raws.items():
+            if len(raws) > 1 and key not in self.problems:
+                self.values.pop(key, None)
+                self.problems[key] = conflict_problem(key, raws)
 
 
 def _read_entry(fields: _Fields, key: str, raw: str) -> None:
@@ -107,8 +147,8 @@ def _read_entry(fields: _Fields, key: str, raw: str) -> None:
     elif key == "adresse":
         fields.put(key, raw)
         postal, town = split_cp_commune(raw.splitlines()[-1] if raw.strip() else "", anywhere=True)
-        fields.hint("code_postal", postal)
-        fields.hint("commune", town)
+        fields.hint("code_postal", postal, source=key)
+        fields.hint("commune", town, source=key)
     elif not key.startswith("+"):
         fields.put(key, raw)
 
@@ -117,8 +157,12 @@ def assemble(entries: Iterable[tuple[str, str]], *, today: dt.date, partial: boo
              ) -> tuple[dict[str, FieldValue], tuple[FieldProblem, ...]]:
     """Read every entry's value; report what is missing (unless ``partial``) or invalid."""
     fields = _Fields(today)
+    counts: Counter[str] = Counter()
     for key, raw in entries:
-        _read_entry(fields, key, raw)
+        counts[key] += 1
+        if counts[key] <= MAX_REPEATS:  # a form pasted thousands of times is not read on
+            _read_entry(fields, key, raw)
+    fields.settle(counts)
     fields.apply_hints()
     values, problems = fields.values, fields.problems
     if "nom" not in values and "nom_usage" in values and "nom" not in problems:

@@ -2,7 +2,9 @@
 
 Labels are compared after :func:`normalise`: case, accents, punctuation and
 extra spaces do not matter, text in parentheses is tried with and without, and
-qualifiers such as "du patient" / "de la patiente" are ignored.
+qualifiers such as "du patient" / "de la patiente" are ignored. A label not
+listed is read from its words (:mod:`parsers.referral.label_words`: head noun and
+qualifiers, "N° de téléphone portable de la résidente"), typing slips corrected.
 
 Besides the canonical keys of :mod:`parsers.referral.types`, :func:`lookup_label`
 may answer a few *compound* keys that the form reader splits itself
@@ -17,6 +19,7 @@ import functools
 import re
 import unicodedata
 
+from parsers.referral.label_words import VOCABULARY, correct, word_key
 from parsers.referral.types import BOOLEAN_KEYS
 
 NOM_PRENOM = "+nom_prenom"
@@ -216,6 +219,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
 _LOOKUP: dict[str, str] = {
     syn: key for key, synonyms in _SYNONYMS.items() for syn in synonyms
 }
+# Words a typing slip is corrected to (label_words.correct).
+_VOCABULARY = VOCABULARY | {word for syn in _LOOKUP for word in syn.split() if len(word) >= 6}
 
 # Words that only say whose field it is ("Téléphone du patient", "Patient nom").
 _QUALIFIER = re.compile(
@@ -290,6 +295,13 @@ def lookup_label(label: str, *, loose: bool = True) -> str | None:
     candidates = _candidates(label)
     for form in candidates:
         key = _LOOKUP.get(form)
+        if key is not None:
+            return key
+    for form in candidates:  # typing slips, then head noun + qualifiers (label_words)
+        fixed = correct(form, _VOCABULARY)
+        key = _LOOKUP.get(fixed) if fixed != form else None
+        if key is None:
+            key = word_key(fixed)
         if key is not None:
             return key
     if "/" in label:  # "CMU-C / CSS", "Ville / Commune": alternatives naming one field

@@ -40,6 +40,8 @@ _PREFIX_KEYS = BOOLEAN_KEYS | {
     "date_naissance", "telephone", "email", "code_postal", "ins", "sexe", "referent_telephone"
 }
 _SHORT_NAME_KEYS = frozenset({"nom", "prenom", "nom_usage", "commune"})
+# Labels that, without a separator, begin a value instead ("Résidence Les Alizés").
+_NOT_PREFIXES = frozenset({"residence", "domicile", "lieu de residence"})
 _SHORT_NAME = re.compile(r"^[^\W\d_][^\d:;,!?()]{0,40}$")
 _MAX_LINE = 5_000  # longer lines are not form lines
 _MAX_INLINE = 40  # colons looked at for a second label on one line
@@ -79,7 +81,7 @@ _BULLET = re.compile(r"^\s*(?:[-*•·▪►▸◆♦➢➤→§]|\d{1,2}[.)])\s
 CHECK_TOKEN = re.compile(rf"{MARK}|(?<!\S)[xX](?!\S)")
 # Each separator with the characters it needs: a line without any of them is not searched.
 _SEPARATORS = tuple((re.compile(pattern), needed) for pattern, needed in (
-    (r"\s*[:：]\s*", ":："), (r"\s*=\s*", "="), (r"\s*(?:[-–—]+>|=>|→)\s*", ">→"),
+    (r"\s*[:：]\s*", ":："), (r"\s*(?:[-–—]+>|=>|→)\s*", ">→"), (r"\s*=\s*", "="),
     (r"\s+[-–—]{1,2}\s+|\s*[–—]\s*", "-–—"), (r"\s*(?:\.{3,}|…+)\s*", ".…"), (r"\s*\?\s*", "?"),
 ))
 _INLINE_COLON = re.compile(r"\s*[:：=]\s*")
@@ -187,6 +189,8 @@ def _prefix_field(body: str) -> list[Entry] | None:
     """
     words = body.split()
     for size in range(min(5, len(words) - 1), 0, -1):
+        if normalise(" ".join(words[:size])) in _NOT_PREFIXES:
+            continue
         key = lookup_label(" ".join(words[:size]), loose=False)
         if key in _SHORT_NAME_KEYS and body[0].isupper() and 1 <= len(words) - size <= 3 and (
                 _SHORT_NAME.match(" ".join(words[size:]))):
@@ -205,24 +209,44 @@ def _prefix_field(body: str) -> list[Entry] | None:
     return None
 
 
+# Labels alone on their line that may be written in lower case ("nom de naissance", "tel
+# portable"): short values follow them, never free text that a lone word could end.
+_LOWER_CASE_ALONE = frozenset({
+    "nom", "nom_usage", "prenom", "date_naissance", "telephone", "email", "adresse", "code_postal",
+    "commune", "sexe", "ins",
+})
+
+
 def _label_alone(body: str) -> str | None:
-    """A line holding only a label ("Nom", "Motif :"): its key."""
-    label = body.rstrip(" :=-–—…*")
+    """A line holding only a label ("Nom", "Motif :", "nom de naissance"): its key."""
+    label = body.rstrip(" :=-–—…*_>→")
     if not label or label.endswith(".") or len(label) > 60:
         return None
-    key = lookup_label(label, loose=body.rstrip().endswith((":", "=")))
-    if key and (body.rstrip().endswith((":", "=")) or label.lstrip("*_ ")[:1].isupper()):
+    separated = body.rstrip(" *_").endswith((":", "=", "=>", "->", "→"))
+    key = lookup_label(label, loose=separated)
+    if key and (separated or label.lstrip("*_ ")[:1].isupper()
+                or key in _LOWER_CASE_ALONE):
         return key
     return None
 
 
-@functools.lru_cache(maxsize=2048)
+_CACHED_LINE = 400  # longer lines are parsed each time (the cache stays small)
+
+
 def parse_line(line: str) -> tuple[Entry, ...] | None:
     """The (key, raw value) pairs written on one line, or ``None`` when it has no known label.
 
-    Cached: a line is looked at when preparing, reading and as a neighbour."""
+    Cached: a line is looked at when preparing, finding signatures, reading and as a
+    neighbour."""
+    return _parse_cached(line) if len(line) <= _CACHED_LINE else _parse(line)
+
+
+def _parse(line: str) -> tuple[Entry, ...] | None:
     pairs = _line_fields(line) if len(line) <= _MAX_LINE else None
     return tuple(pairs) if pairs else None
+
+
+_parse_cached = functools.lru_cache(maxsize=32768)(_parse)
 
 
 def _line_fields(line: str) -> list[Entry] | None:
@@ -244,11 +268,12 @@ def _line_fields(line: str) -> list[Entry] | None:
         pairs = _cell_pairs(cells)
         if pairs:
             return pairs
-    prefixed = _prefix_field(body)
-    if prefixed:
-        return prefixed
-    key = _label_alone(body)
-    return [(key, "")] if key else None
+    key = _label_alone(body)  # "Nom de naissance" is a label, not "Nom" + "de naissance"
+    if key:
+        return [(key, "")]
+    if _UNKNOWN_LABEL.match(body):  # "Tél. portable de la fille : 07…": someone else's field
+        return None
+    return _prefix_field(body)
 
 
 def is_structural(line: str) -> bool:

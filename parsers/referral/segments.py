@@ -2,8 +2,9 @@
 
 Quote marks (``>``) are removed and odd spaces made plain; signatures, sign-offs
 and confidentiality notices are blanked until the next forwarded mail (or a
-label no signature holds, such as Nom or Motif); the header lines of forwarded
-mails (``De :``, ``Objet :``…) are blanked too.
+label no signature holds, such as Nom or Motif); signatures without a sign-off are
+recognised by their shape (:mod:`parsers.referral.signatures`); the header lines of
+forwarded mails (``De :``, ``Objet :``…) are blanked too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 
 from parsers.referral.labels import CONTACT, CP_COMMUNE, IGNORED, normalise
 from parsers.referral.lines import is_boundary, parse_line
+from parsers.referral.signatures import blank_signatures
 
 _MAX_CHARS = 300_000
 # Labels a signature may hold (the referrer's own details): they do not end a signature.
@@ -77,4 +79,4 @@ def prepare_lines(text: str) -> list[str | None]:
         elif ignoring and pairs:
             ignoring = pairs[0][0] in _SIGNATURE_KEYS
         out.append(None if ignoring else line)
-    return out
+    return blank_signatures(out)

@@ -8,6 +8,8 @@ The text goes through three steps:
    (:func:`parsers.referral.lines.parse_line`: ``=``, ``—``, tab, several labels
    on one line, checklists ``[x] ALD  [ ] CSS``…), label and value on consecutive
    lines, header/data table rows and yes/no grids, multi-line free text collected.
+   The lines of a caregiver's, referrer's or former GP's section are theirs
+   (:func:`parsers.referral.sections.route_sections`).
 3. :func:`parsers.referral.assemble.assemble` — every value read
    (:mod:`parsers.referral.values`), repeats merged, compound labels split,
    missing and invalid fields reported.
@@ -30,17 +32,21 @@ from parsers.referral.labels import (
 )
 from parsers.referral.lines import (
     CHECK_TOKEN,
+    TOWN_KEY,
     Entry,
     explicit_split,
     is_structural,
     parse_line,
     unlabelled_entries,
 )
+from parsers.referral.sections import BREAK, route_sections
 from parsers.referral.segments import prepare_lines
 from parsers.referral.types import BOOLEAN_KEYS, NotAForm, ReferralForm
 
 _IDENTITY_KEYS = frozenset({"nom", "prenom", "date_naissance", "ins", "telephone"})
 _TEXT_KEYS = frozenset({"motif", "ancien_medecin", "aidant", "adresse"})
+_PERSON_TEXT_KEYS = frozenset({"aidant", "ancien_medecin"})  # someone else's contact lines may follow
+_CONTACT_KEYS = frozenset({"telephone", "email"})
 _COMPOUND_SEEN = {
     NOM_PRENOM: ("nom", "prenom"), PRENOM_NOM: ("nom", "prenom"),
     CP_COMMUNE: ("code_postal", "commune"), CONTACT: ("telephone",),
@@ -96,12 +102,28 @@ def _yes_no_grid(lines: Lines, index: int) -> tuple[list[Entry], int] | None:
 
 # ---------------------------------------------------------------- values on several lines
 
-def _collect(lines: Lines, index: int, first: str) -> tuple[str, int]:
-    """A free-text value and its continuation lines, until a blank or a label line."""
+def _address_end(line: str) -> bool:
+    """A sentence ("Le patient est d'accord.") cannot continue an address."""
+    words = line.split()
+    return (len(words) >= 3 and line.rstrip().endswith((".", "!"))) or any(
+        key != TOWN_KEY for key, _ in unlabelled_entries(line))
+
+
+def _collect(lines: Lines, index: int, first: str, key: str = "") -> tuple[str, int]:
+    """A free-text value and its continuation lines, until a blank or a label line.
+
+    An address goes on after one blank line with its "16000 Angoulême" line (cells of
+    a pasted table are often separated by blank lines)."""
     parts = [first]
     while index < len(lines):
         line = lines[index]
-        if not line or not line.strip() or is_structural(line):
+        if key == "adresse" and line == "" and index + 1 < len(lines):
+            after = lines[index + 1]
+            if after and unlabelled_entries(after)[:1] == [(TOWN_KEY, after)] and not is_structural(after):
+                parts.append(after.strip())
+                index += 2
+            break
+        if not line or not line.strip() or is_structural(line) or (key == "adresse" and _address_end(line)):
             break
         parts.append(line.strip())
         index += 1
@@ -117,7 +139,7 @@ def _value_below(lines: Lines, index: int, key: str) -> tuple[str, int]:
     if not line or not line.strip() or is_structural(line):
         return "", index
     if key in _TEXT_KEYS:
-        return _collect(lines, below + 1, line.strip())
+        return _collect(lines, below + 1, line.strip(), key)
     return line.strip(), below + 1
 
 
@@ -129,6 +151,8 @@ def _read(lines: Lines) -> list[Entry]:
         line = lines[index]
         index += 1
         if not line or not line.strip():
+            if entries and entries[-1][0] != BREAK:
+                entries.append((BREAK, ""))
             continue
         if "\t" in line:  # tables are tab-separated
             table = _yes_no_grid(lines, index - 1) or _column_table(lines, index - 1)
@@ -142,12 +166,25 @@ def _read(lines: Lines) -> list[Entry]:
             continue
         *first, (key, value) = pairs
         entries += first
-        if not value.strip() and key != IGNORED:
+        if not value.strip(" \t*_>→") and key != IGNORED:  # "*Nom :*": Outlook's bold, no value
             value, index = _value_below(lines, index, key)
         elif key in _TEXT_KEYS:
-            value, index = _collect(lines, index, value)
+            value, index = _collect(lines, index, value, key)
+        if key in _PERSON_TEXT_KEYS and value.strip():
+            value, index = _person_contact(lines, index, value)
         entries.append((key, value))
     return entries
+
+
+def _person_contact(lines: Lines, index: int, value: str) -> tuple[str, int]:
+    """``Aidant : sa fille Nadia`` then ``Tél : 06…`` on the next line: the caregiver's phone."""
+    while index < len(lines) and lines[index]:
+        pairs = parse_line(lines[index] or "")
+        if not pairs or any(key not in _CONTACT_KEYS for key, _ in pairs):
+            break
+        value = f"{value}\n{(lines[index] or '').strip()}"
+        index += 1
+    return value, index
 
 
 def _seen(entries: list[Entry]) -> frozenset[str]:
@@ -172,7 +209,7 @@ def parse_text_form(text: str, *, today: dt.date, partial: bool = False) -> Refe
     are not reported and one known label is enough. Never raises.
     """
     text = text if isinstance(text, str) else ""
-    entries = _read(prepare_lines(new_text(text) if partial else text))
+    entries = route_sections(_read(prepare_lines(new_text(text) if partial else text)))
     seen = _seen(entries)
     if partial and not seen:
         return NotAForm(reason="aucune rubrique de la fiche de saisine reconnue")

@@ -40,6 +40,8 @@ ProblemCode = Literal[
     "impossible",    # a date that does not exist (31/02), age > 120, date in the future
     "bad_key",       # NIR control key wrong
     "refused",       # consent explicitly "non"
+    "conflict",      # two different values for one field (both quoted in the message)
+    "repeated",      # one field written too many times: a malformed form
 ]
 
 
