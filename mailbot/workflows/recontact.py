@@ -118,7 +118,7 @@ def handle_recontact_reply(work: Work, token: Token) -> Outcome:
         return escalate("nouvelle réponse différente de la précédente", kind="recontact_changed",
                         entry_id=entry.id)
     token.used_at = work.now
-    if reply.answer == "unclear":
+    if reply.answer not in ("yes", "no"):
         _record_answer(rnd, work, reply, RoundOutcome.UNCLEAR, text)
         return escalate(f"réponse au recontact à lire : {_label(reply)}",
                         kind="recontact_unclear", entry_id=entry.id)
