@@ -100,6 +100,11 @@ def _proposal(norm: str, text: str) -> GPReply:
         None if accept else first_match(norm, G.DECLINE_WEAK))
     if accept and decline:
         return _unclear("accept_and_decline", f"{accept} / {decline}")
+    if accept and G.WEAK_ACCEPT.match(accept) and len(norm.split()) <= 4 and [
+            p for p in G.ACCEPT if p.search(norm)] == [p for p in G.ACCEPT if p.search(accept)]:
+        ack = first_match(norm, G.ACKNOWLEDGEMENTS)
+        if ack:  # "ok merci", "ok noté": the mail was read, the patient not accepted
+            return _unclear("acknowledgement", f"{accept} / {ack}")
     if accept:
         condition = first_match(norm, G.ACCEPT_BLOCKERS)
         if condition:

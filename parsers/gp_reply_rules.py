@@ -9,11 +9,32 @@ from __future__ import annotations
 import re
 
 __all__ = [
-    "ACCEPT", "ACCEPT_BLOCKERS", "ACCEPT_STRONG", "BECAME", "BECAME_STRONG", "COMMAND_LINE",
-    "COMMAND_NUMBER", "CONTRADICTIONS", "DECLINE", "DECLINE_BLOCKERS", "DECLINE_LEAD",
-    "DECLINE_STRONG", "DECLINE_TAIL", "DECLINE_WEAK", "DEFERRALS", "EMOTIONS",
-    "FOLLOWUP_ESCALATIONS", "HEDGES", "MAX_NUMBER", "NOT_MT", "NOT_MT_STRONG", "PAUSE",
-    "PENDING", "RESUME",
+    "ACCEPT",
+    "ACCEPT_BLOCKERS",
+    "ACCEPT_STRONG",
+    "ACKNOWLEDGEMENTS",
+    "BECAME",
+    "BECAME_STRONG",
+    "COMMAND_LINE",
+    "COMMAND_NUMBER",
+    "CONTRADICTIONS",
+    "DECLINE",
+    "DECLINE_BLOCKERS",
+    "DECLINE_LEAD",
+    "DECLINE_STRONG",
+    "DECLINE_TAIL",
+    "DECLINE_WEAK",
+    "DEFERRALS",
+    "EMOTIONS",
+    "FOLLOWUP_ESCALATIONS",
+    "HEDGES",
+    "MAX_NUMBER",
+    "NOT_MT",
+    "NOT_MT_STRONG",
+    "PAUSE",
+    "PENDING",
+    "RESUME",
+    "WEAK_ACCEPT",
 ]
 
 
@@ -68,17 +89,17 @@ EMOTIONS = _c(r"\?", r"!{2,}", r"\bpf+\b", r"\bfranchement\b", r"\bencore (?:un|
 
 # ---- proposals
 ACCEPT = _c(
-    r"\boui\b", r"\bok\b", r"\bd'accord\b", r"\bdaccord\b", r"\bd'ac\b", r"\bvolontiers\b",
+    r"\boui\b", r"\bok\b", r"(?<!pas )\bd'accord\b", r"(?<!pas )\bdaccord\b", r"\bd'ac\b", r"\bvolontiers\b",
     r"(?<!n')(?<!pas )\baccepte(?:e|s)?\b", r"\bje veux bien\b", r"\bavec plaisir\b",
     r"\b(?:pas de|aucun) (?:souci|soucis|probleme)\b", r"\bsans (?:souci|probleme)\b",
-    r"\bca (?:marche|me va)\b", r"\bentendu\b", r"\bbien sur\b", r"\bparfait\b", r"\baccord\b",
+    r"\bca (?:marche|me va)\b", r"\bentendu\b", r"\bbien sur\b", r"\bparfait\b", r"(?<!')\baccord\b",
     r"\bje (?:la |le |l')?(?:prends|prend|prnds)\b(?! pas\b)", r"\bje (?:la |le |l')recevrai\b",
     r"\bje peux (?:la |le |l')?(?:prendre|m'en occuper|recevoir)\b", r"(?:^ |\. )je peux ?$",
-    r"\bje m'en (?:charge|occupe)\b", r"\bje suis (?:ok|d'accord|partant)\b",
+    r"\bje m'en (?:charge|occupe)\b", r"\bje vais (?:la |le |l')(?:prendre|recevoir)\b", r"\bje suis (?:ok|d'accord|partant)\b",
     r"\bc'est (?:bon|ok) pour moi\b", r"\bbanco\b",
 )
 DECLINE = _c(
-    r"\bnon\b", r"\bdeclin", r"\brefuse", r"\bpas possible\b", r"\bimpossible\b",
+    r"\bnon\b", r"\bpas d'accord\b", r"\bdeclin", r"\brefuse", r"\bpas possible\b", r"\bimpossible\b",
     r"\bcomplete?s?\b", r"\bsaturee?s?\b", r"\bpleine?s?\b", r"\bau max", r"\bnegatif\b",
     r"\bne (?:peux|pourrai|pourrais|peut) (?:malheureusement )?pas\b",
     r"\b(?:ne )?(?:la |le |l')?prends? pas\b", r"\bne (?:la |le |l')?prendrai pas\b",
@@ -88,6 +109,10 @@ DECLINE = _c(
     r"\btrop loin\b", r"\btrop de (?:travail|boulot|patients)\b", r"\bcesse mon activite\b",
 )
 DECLINE_WEAK = _c(r"\bdesolee?\b", r"\bmalheureusement\b", r"\bdsl\b")
+# A bare "ok" next to these acknowledges the mail rather than accepting the patient.
+ACKNOWLEDGEMENTS = _c(r"\bnote\b", r"\b(?:bien )?recu\b", r"\bmerci\b")
+WEAK_ACCEPT = re.compile(r"^(?:ok|d'accord|daccord|d'ac|entendu)$")
+
 # Conditions on an acceptance ("oui mais pas avant janvier"): never an automatic accept.
 ACCEPT_BLOCKERS = _c(
     r"\bmais\b", r"\bsi\b", r"\bsauf\b", r"\bquand\b", r"\bcondition\b", r"\bsous reserve\b", r"\bseulement\b",
@@ -96,7 +121,7 @@ ACCEPT_BLOCKERS = _c(
     r"^ ?" + _MONTH + r" oui\b", r"\bmois prochain\b", r"\bdeja (?:ma|mon|notre) patiente?\b",
     r"\bteleconsult",
 )
-DECLINE_BLOCKERS = _c(r"\bpas encore\b", r"\bpas avant\b", r"\ba partir d")
+DECLINE_BLOCKERS = _c(r"\bpas encore\b", r"\bpas avant\b", r"\ba partir d", r"\bsauf\b", r"\bsi\b")
 
 # ---- follow-ups ("êtes-vous devenu le médecin traitant ?")
 BECAME = _c(
@@ -104,7 +129,8 @@ BECAME = _c(
     r"\baffirmatif\b", r"\bbien sur\b", r"\btout a fait\b",
     r"(?<!pas encore )(?<!encore )\bdeclaration (?:mt |de medecin traitant |medecin traitant )?"
     r"(?:faite|effectuee|realisee|transmise|enregistree)\b",
-    r"\bla declaration (?:est|a ete) faite\b", r"\bj'ai fait la declaration\b",
+    r"\bla declaration (?:est|a ete) faite\b",
+    r"\b(?:j'ai|on a|nous avons|avons) (?:fait|effectue|realise) (?:la|sa) declaration\b",
     r"\b(?:je suis|suis|je le suis)\b(?: (?:bien|desormais|maintenant|devenue?))* "
     r"(?:son|sa|leur) (?:medecin traitant|mt)\b|\bje le suis\b",
     r"\bdevenue? (?:son|sa|leur) (?:medecin traitant|mt)\b",
@@ -128,7 +154,8 @@ NOT_MT_STRONG = _c(
 )
 # Not yet: neither yes nor no; asked again later.
 PENDING = _c(
-    r"\bpas (?:encore|encor)\b", r"\bpas (?:pour le moment|pour l'instant|maintenant)\b", r"\ben cours\b",
+    r"\bpas (?:encore|encor)\b", r"\bpour le moment\b", r"\bpour l'instant\b", r"\ben cours\b",
+    r"(?<!pas )(?<!jamais )\bpris (?:un |son |le )?(?:rdv|rendez vous)\b",
     r"\bbientot\b", r"\ben attente d", r"\breporte", r"\bnouveau (?:rdv|rendez vous)\b",
     r"\b(?:rdv|rendez vous|consultation)s? (?:est |a ete )?(?:prevue?s?|pris|fixee?s?|programmee?s?)\b",
     r"\b(?:premier|prochaine?) (?:rdv|rendez vous|consultation|consult)\b",

@@ -117,7 +117,7 @@ ESCALATIONS: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = (
         r"\blaisse[rz]? (?:moi|nous) tranquilles?\b", r"\bplus de (?:mails?|messages?|courriels?)\b",
     )),
     ("emotion", _c(
-        r"\? \?", r"\bpourquoi\b", r"\bla meme (?:reponse|question|chose)\b", r"\bras le bol\b",
+        r"\? \?", r"\bpourquoi\b", r"\b(?:la|le) meme (?:reponse|question|chose|probleme|histoire)\b", r"\bras le bol\b",
         r"\bhonte", r"\bnuls?\b", r"\bvous (?:vous )?moquez\b", r"\bservez a quoi\b", r"\bmarre\b",
         r"\bfatiguee?s?\b", r"\bencore ce (?:mail|message|courriel)\b", r"\bvous trouvez ca normal\b",
     )),
@@ -178,6 +178,7 @@ NO_QUALIFIERS = _c(
 
 # After an explicit "non": means "not yet found" as much as "no".
 AMBIGUOUS_NON = _c(
+    r"\bnon (?:toujours |encore |pas )?trouv", r"\b(?:helas|malheureusement|introuvable)\b",
     r"\btoujours pas\b", r"\bpas encore\b", r"\bpour l'instant\b", r"\bpour le moment\b",
     r"\bpas maintenant\b", r"\bpas pour l'heure\b",
 )

@@ -60,6 +60,35 @@ def _unknown_words(norm: str) -> list[str]:
     return [w for w in tokens(norm) if w not in P.BENIGN_WORDS and not w.isdigit()]
 
 
+_SAD = re.compile(r":-?\(|:'\(|[\U0001F622\U0001F61E\U0001F614\U0001F62D\u2639]")
+
+
+# Words that may be capitalised but are never a signature: they change what "non" means.
+_NOT_NAMES = frozenset(["non", "enfin", "toujours", "encore", "rien", "personne", "aucun", "aucune", "jamais", "helas", "malheureusement", "trouve", "pas", "plus", "snif", "desespere", "desesperee", "vraiment"])
+_NAME = re.compile(r"\b[A-ZÀ-Ý][a-zà-ÿ'’-]+\b|\b[A-ZÀ-Ý]{2,}\b")
+
+
+def _names(line: str) -> set[str]:
+    return {normalize(w).strip() for w in _NAME.findall(line)} - _NOT_NAMES
+
+
+def _only_politeness_or_a_name(norm: str, text: str) -> bool:
+    """Nothing but politeness around the "non", and at most a signature ("Gérard", "Jeanne Fabre").
+
+    The line of the "non" may end with one name; the lines below may hold up to
+    three words, all written as names. Anything else ("non hélas", "non rien") is read by a human.
+    """
+    if not _unknown_words(norm):
+        return True
+    lines = [line for line in text.splitlines() if line.strip()]
+    first, rest = lines[0], lines[1:]
+    unknown_first = _unknown_words(normalize(first))
+    if len(unknown_first) > 1 or not set(unknown_first) <= _names(first):
+        return False
+    below = [w for line in rest for w in _unknown_words(normalize(line))]
+    return len(below) <= 3 and set(below) <= {n for line in rest for n in _names(line)}
+
+
 def _decide_patient(text: str) -> PatientReply:
     norm = normalize(text).replace("\n", " ")
     if not norm.strip():
@@ -106,7 +135,9 @@ def _decide_patient(text: str) -> PatientReply:
         ambiguous = first_match(norm, P.AMBIGUOUS_NON) or first_match(norm, P.NO_QUALIFIERS)
         if ambiguous:
             return unclear("ambiguous_non", no_word, ambiguous)
-        if weak or len(_unknown_words(norm)) <= 1:
+        if _SAD.search(text):  # "non :(" : sadly not found, or sadly no? A human reads it.
+            return unclear("ambiguous_non", no_word, "émoticône")
+        if weak or _only_politeness_or_a_name(norm, text):
             return PatientReply("no", _doctor_name(text) if weak else None, "explicit_non",
                                 f"non / {weak}" if weak else "non")
         return unclear("non_with_unrecognised_text", no_word)

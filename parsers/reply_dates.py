@@ -25,6 +25,12 @@ _WRITTEN = re.compile(
 )
 # "8/01", "14/12", "05/01/2027", read on the raw text (normalising drops the slashes).
 _NUMERIC = re.compile(r"\b(\d{1,2}) ?/ ?(\d{1,2})(?: ?/ ?(\d{2,4}))?\b")
+# "rdv le 9": a day of the month alone, after a word of appointment (next such day).
+_DAY_ONLY = re.compile(
+    r"\b(?:rdv|rendez vous|consultation|consult|vient|viendra|vois|revois|verrai|reverrai)"
+    r"(?: (?:prevue?|fixee?|pris|programmee?|reportee?))? (?:le|au|pour le) (\d{1,2}|1er)\b"
+    r"(?! (?:" + "|".join(MONTHS) + r"|mois|jours?|ans?|h|heures?)\b)(?! ?/)"
+)
 _RELATIVE = {"demain": 1, "apres demain": 2, "aujourd'hui": 0, "ce jour": 0}
 _WEEKDAY = re.compile(r"\b(" + "|".join(WEEKDAYS) + r")\b")
 _RECENT = dt.timedelta(days=90)  # a day-month this far back is in the past, not next year
@@ -60,6 +66,15 @@ def named_day(norm: str, raw: str, today: dt.date) -> dt.date | None:
             found = _build(int(m.group(3)) if m.group(3) else None, month, day, today)
             if found:
                 days.add(found)
+    for m in _DAY_ONLY.finditer(norm):
+        day = 1 if m.group(1) == "1er" else int(m.group(1))
+        month, year = today.month, today.year
+        for _ in range(2):  # this month, else the next one
+            found = _build(year, month, day, today)
+            if found is not None and found >= today:
+                days.add(found)
+                break
+            month, year = (1, year + 1) if month == 12 else (month + 1, year)
     for word, offset in _RELATIVE.items():
         if re.search(r"\b" + word + r"\b", norm):
             days.add(today + dt.timedelta(days=offset))

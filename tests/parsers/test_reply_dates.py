@@ -70,3 +70,32 @@ def test_patient_rule_and_evidence(text: str, answer: str, reason: str) -> None:
     reply = classify_patient_reply(text)
     assert (reply.answer, reply.reason) == (answer, reason)
     assert reply.evidence
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("non hélas", "unclear"), ("non trouvé", "unclear"), ("non rien", "unclear"),
+        ("non :(", "unclear"), ("Non\nRIEN", "unclear"), ("non merci Gérard", "no"),
+        ("Non\n\nJeanne Fabre", "no"), ("toujours le même problème", "unclear"),
+    ],
+)
+def test_a_non_is_decided_only_with_politeness_or_a_signature(text: str, answer: str) -> None:
+    assert classify_patient_reply(text).answer == answer
+
+
+@pytest.mark.parametrize(
+    ("text", "context", "intent"),
+    [
+        ("ok merci", "proposal", "unclear"), ("ok noté", "proposal", "unclear"),
+        ("OK pour moi, merci de lui transmettre le numéro du cabinet.", "proposal", "accept"),
+        ("Non, sauf si c'est urgent", "proposal", "unclear"),
+        ("Non pas d'accord", "proposal", "decline"), ("Je vais la prendre", "proposal", "accept"),
+        ("il a pris rdv pour janvier", "followup", "pending"),
+        ("Non, elle n'a pas pris rendez-vous", "followup", "not_mt"),
+        ("Il est venu, on a fait la déclaration", "followup", "became_mt"),
+        ("Pas de déclaration pour l'instant", "followup", "pending"),
+    ],
+)
+def test_gp_everyday_phrasings(text: str, context: str, intent: str) -> None:
+    assert classify_gp_reply(text, context=context, today=TODAY).intent == intent  # type: ignore[arg-type]
