@@ -65,7 +65,7 @@ STILL_LOOKING = _c(
 # What may follow "trouvé" for it to mean "found a doctor" ("j'ai trouvé votre message": no).
 _FOUND_NEXT = (
     r"(?= ?$| (?:merci|grace|c'est|depuis|a|au|aux|sur|chez|par|donc|et|moi|enfin|finalement|"
-    r"tout|seule?s?|pour|il|elle|vous|ca|oui|non|dr|docteur|" + _DOC + r")\b"
+    r"tout|toute?s?|seule?s?|pour|il|elle|vous|ca|oui|non|dr|docteur|" + _DOC + r")\b"
     r"| (?:un|une|mon|ma|son|sa|notre|leur|le|la)(?: nouveau| nouvelle)? (?:" + _DOC
     + r"|dr|docteur)\b| (?:un|une) ?$| (?:un|une) (?:merci|grace|c'est|depuis|a|au|sur|chez|par|"
     r"et|pour)\b)"
@@ -81,6 +81,7 @@ FOUND = _c(
     r"\bdevenue? (?:mon|son|sa|notre|leur) medecin traitant\b",
     r"\b(?:a|ont) accepte de (?:me|le|la|nous|l'|les) (?:prendre|suivre|soigner)\b",
     r"\baccepte d'(?:etre|devenir) (?:mon|son|sa|notre|leur) medecin\b",
+    r"\b(?:a|ont) (?:bien )?voulu (?:etre|devenir) (?:mon|son|sa|notre|leur) medecin\b",
     r"\b(?:a|ont) accepte de devenir (?:mon|son|sa|notre|leur) medecin\b",
     r"\bm'a (?:pris|prise|accepte|acceptee)\b",
     r"\b(?:ete|suis|sommes|est) (?:pris|prise|accepte|acceptee|acceptes) (?:par|chez|comme)\b",
@@ -111,6 +112,14 @@ ESCALATIONS: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = (
         r"\bdesinscri", r"\bdesabonn", r"\bunsubscribe\b",
         r"\bne (?:m'|me |nous )?(?:ecrivez|contactez|envoyez|relancez) plus\b",
         r"\bsupprime[rz]? (?:mes donnees|mon adresse|mes coordonnees)",
+        r"\bne (?:veux|voulons|souhaite|souhaitons|desire) plus (?:recevoir|etre contactee?s?)\b",
+        r"\bne plus etre (?:contactee?s?|sollicitee?s?)\b", r"\bcesse[rz]? de (?:m'|me |nous )?ecrire",
+        r"\blaisse[rz]? (?:moi|nous) tranquilles?\b", r"\bplus de (?:mails?|messages?|courriels?)\b",
+    )),
+    ("emotion", _c(
+        r"\? \?", r"\bpourquoi\b", r"\b(?:la|le) meme (?:reponse|question|chose|probleme|histoire)\b", r"\bras le bol\b",
+        r"\bhonte", r"\bnuls?\b", r"\bvous (?:vous )?moquez\b", r"\bservez a quoi\b", r"\bmarre\b",
+        r"\bfatiguee?s?\b", r"\bencore ce (?:mail|message|courriel)\b", r"\bvous trouvez ca normal\b",
     )),
     ("deceased", _c(
         r"\bdecede", r"\bdeces\b", r"\bnous a quitte", r"\best morte?\b", r"\bobseques\b",
@@ -169,6 +178,7 @@ NO_QUALIFIERS = _c(
 
 # After an explicit "non": means "not yet found" as much as "no".
 AMBIGUOUS_NON = _c(
+    r"\bnon (?:toujours |encore |pas )?trouv", r"\b(?:helas|malheureusement|introuvable)\b",
     r"\btoujours pas\b", r"\bpas encore\b", r"\bpour l'instant\b", r"\bpour le moment\b",
     r"\bpas maintenant\b", r"\bpas pour l'heure\b",
 )

@@ -49,7 +49,7 @@ _MOBILE_SIG = re.compile(
 _DISCLAIMER = re.compile(
     r"^\s*(?:ce (?:message|courriel|mail|e-mail|email)(?: et (?:toutes |ses |les )?"
     r"(?:[ée]ventuelles )?pi[èe]ces jointes)? (?:est|sont) (?:strictement )?confidenti|"
-    r"ce message et (?:toutes |ses |les )?(?:[ée]ventuelles )?pi[èe]ces jointes|"
+    r"ce message et (?:toutes )?(?:ses |les )?(?:[ée]ventuelles )?pi[èe]ces jointes|"
     r"this (?:e-?mail|message) and any attachments|avant d'imprimer|"
     r"pensez [àa] l'environnement|afin de contribuer au respect de l'environnement)",
     _I,

@@ -89,6 +89,9 @@ class InboundMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[dt.datetime | None]
     raw_destroyed_at: Mapped[dt.datetime | None]
+    # How a reply was read (issue 15): the classifier's rule and the words it matched.
+    decision_rule: Mapped[str | None] = mapped_column(String(60))
+    decision_evidence: Mapped[str | None] = mapped_column(String(200))
 
 
 class Entry(Base):
@@ -142,6 +145,7 @@ class Entry(Base):
     resolved_at: Mapped[dt.datetime | None]
     resolution: Mapped[str | None] = mapped_column(String(200))
     closed_reason: Mapped[str | None] = mapped_column(String(200))
+    recontact_opt_out_at: Mapped[dt.datetime | None]  # the patient asked not to be written to
 
     events: Mapped[list[EntryEvent]] = relationship(
         back_populates="entry", order_by="EntryEvent.id", cascade="all, delete-orphan"

@@ -38,6 +38,7 @@ class FollowupState(enum.StrEnum):
 
     ASKED = "asked"
     REMINDED = "reminded"
+    PENDING = "pending"      # "not yet": asked again at ``followup_next_at``, no requeue
     BECAME_MT = "became_mt"
     NOT_MT = "not_mt"
     NO_ANSWER = "no_answer"
@@ -131,6 +132,7 @@ class Proposal(Base):
     followup_asked_at: Mapped[dt.datetime | None]
     followup_reminded_at: Mapped[dt.datetime | None]
     followup_decided_at: Mapped[dt.datetime | None]
+    followup_next_at: Mapped[dt.datetime | None]  # when a "pending" follow-up is asked again
 
     gp: Mapped[GP] = relationship()
 

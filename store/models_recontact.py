@@ -26,6 +26,7 @@ class RoundOutcome(enum.StrEnum):
 
     YES = "yes"                # still looking: confirmed by the patient
     NO = "no"                  # found a doctor: entry resolved
+    STOP = "stop"              # asked not to be written to: no more rounds (opt-out)
     UNCLEAR = "unclear"        # answered, but a coordinator must read it
     NO_ANSWER = "no_answer"    # nothing after the reminder
     BOUNCED = "bounced"        # the address failed

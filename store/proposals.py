@@ -83,19 +83,27 @@ def set_state(session: Session, proposal: Proposal, state: ProposalState, *, now
 
 
 def set_followup(session: Session, proposal: Proposal, state: FollowupState, *, now: dt.datetime,
-                 actor: str, inbound_id: int | None = None) -> None:
-    """Move the "devenu médecin traitant ?" follow-up of an accepted proposal."""
+                 actor: str, inbound_id: int | None = None,
+                 next_at: dt.datetime | None = None) -> None:
+    """Move the "devenu médecin traitant ?" follow-up of an accepted proposal.
+
+    ``next_at``: for ``pending``, when the question is asked again.
+    """
     before = proposal.followup_state
+    after: dict[str, str] = {"followup": state.value}
     proposal.followup_state = state
     if state is FollowupState.ASKED:
         proposal.followup_asked_at = now
     elif state is FollowupState.REMINDED:
         proposal.followup_reminded_at = now
+    elif state is FollowupState.PENDING:  # not decided: asked again later
+        proposal.followup_next_at = next_at
+        after["next"] = next_at.isoformat() if next_at else ""
     else:
         proposal.followup_decided_at = now
     audit.record(session, actor=actor, action=f"followup.{state.value}", object_type="proposal",
                  object_id=proposal.id, before={"followup": before},
-                 after={"followup": state.value}, inbound_message_id=inbound_id, at=now)
+                 after=after, inbound_message_id=inbound_id, at=now)
 
 
 def pending_for_entry(session: Session, entry_id: int) -> Proposal | None:
@@ -188,6 +196,14 @@ def followups_to_ask(session: Session, *, accepted_before: dt.datetime,
         select(Proposal).join(Entry, Entry.id == Proposal.entry_id)
         .where(Proposal.state == ProposalState.ACCEPTED, Proposal.followup_state.is_(None),
                Proposal.decided_at <= accepted_before, Entry.status == EntryStatus.MATCHED)
+        .order_by(Proposal.id).limit(limit)).all()
+
+
+def pending_followups(session: Session, *, limit: int = 10_000) -> Sequence[Proposal]:
+    """Follow-ups answered "not yet", to be asked again at their ``followup_next_at``."""
+    return session.scalars(
+        select(Proposal).where(Proposal.state == ProposalState.ACCEPTED,
+                               Proposal.followup_state == FollowupState.PENDING)
         .order_by(Proposal.id).limit(limit)).all()
 
 

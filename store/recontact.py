@@ -127,6 +127,20 @@ def confirm(session: Session, entry: Entry, *, now: dt.datetime, by: str,
     return note
 
 
+def opt_out(session: Session, entry: Entry, *, now: dt.datetime, by: str,
+            inbound_id: int | None = None, actor: str = "system") -> None:
+    """The patient asked not to be written to: no more recontact mails (history and audit)."""
+    if entry.recontact_opt_out_at is not None:
+        return
+    entry.recontact_opt_out_at = now
+    entry.updated_at = now
+    session.add(EntryEvent(entry_id=entry.id, at=now, kind="recontact_opt_out",
+                           inbound_message_id=inbound_id, detail={"by": by}))
+    audit.record(session, actor=actor, action="entry.recontact_opt_out", object_type="entry",
+                 object_id=entry.ref, after={"recontact_opt_out_at": now.isoformat(), "by": by},
+                 inbound_message_id=inbound_id, at=now)
+
+
 def resolve_found(session: Session, entry: Entry, *, now: dt.datetime, by: str,
                   doctor_name: str | None = None, inbound_id: int | None = None,
                   actor: str = "system") -> None:

@@ -169,10 +169,12 @@ def test_unclear_answers_are_escalated_with_their_text(bot: Bot) -> None:
         "processed": 1}
     assert entry(bot, ref).confirmed_at is not None
 
+    # STOP is an opt-out since issue 15: honoured at once, the coordinators told by an alert.
     stop = reply_to(sent_to(bot, "paul.stop@orange.fr")[0], "STOP", sender="paul.stop@orange.fr")
-    assert receive(bot, stop, NEXT_DAY) == {"escalated": 1}
+    assert receive(bot, stop, NEXT_DAY) == {"processed": 1}
     assert "ne plus être contacté" in (last_inbound(bot).reason or "")
     assert entry(bot, other).status == EntryStatus.WAITING
+    assert entry(bot, other).recontact_opt_out_at is not None
 
 
 def test_strangers_are_quarantined_and_foreign_addresses_escalated(bot: Bot) -> None:

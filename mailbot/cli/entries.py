@@ -22,6 +22,7 @@ from mailbot.clock import fr_date
 from mailbot.errors import NotFoundError, UsageError
 from mailbot.matching.explain import proposal_lines
 from mailbot.outbound.delivery import OutboxWorker
+from mailbot.workflows import reply_decision
 from parsers.referral.types import CANONICAL_KEYS, FRENCH_LABELS
 from store import entries as entry_store
 from store.models import Entry, EntryStatus
@@ -167,6 +168,22 @@ def _show_value(value: Any) -> str:
     return str(value)
 
 
+_QUESTIONS = {"proposal": "proposition", "followup": "suivi", "recontact": "recontact"}
+
+
+def _event_text(kind: str, detail: dict[str, Any]) -> str:
+    """One history line; a reply read says its outcome, rule and evidence in French."""
+    if kind == "reply_read":
+        question = _QUESTIONS.get(str(detail.get("question")), str(detail.get("question")))
+        outcome = str(detail.get("outcome"))
+        return (f"réponse lue ({question}) : {reply_decision.OUTCOME_LABELS.get(outcome, outcome)}"
+                f" — {reply_decision.describe(detail.get('rule'), detail.get('evidence'))}")
+    if kind == "recontact_opt_out":
+        return "ne souhaite plus recevoir de messages : recontact arrêté"
+    text = ", ".join(f"{k}={v}" for k, v in detail.items() if k != "sent")
+    return f"{kind} {text}"
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     """One entry: fields, problems and history."""
     app = app_of(args)
@@ -174,6 +191,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         entry = _find(session, args.ref)
         print(f"{entry.ref} — {entry.status} — inscrit le {fr_date(entry.received_at)}")
         print(f"Adressé par : {entry.referrer_name or ''} <{entry.referrer_email or '?'}>")
+        if entry.recontact_opt_out_at is not None:
+            print(f"Recontact arrêté le {fr_date(entry.recontact_opt_out_at)} "
+                  "(le patient ne souhaite plus recevoir de messages)")
         fields = entry_store.entry_fields(entry)
         for key in CANONICAL_KEYS:
             if key in fields:
@@ -188,8 +208,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             print("\n".join(proposals))
         print("Historique :")
         for event in entry.events:
-            detail = ", ".join(f"{k}={v}" for k, v in event.detail.items() if k != "sent")
-            print(f"  {event.at.strftime('%d/%m/%Y %H:%M')} {event.kind} {detail}")
+            print(f"  {event.at.strftime('%d/%m/%Y %H:%M')} {_event_text(event.kind, event.detail)}")
     return 0
 
 

@@ -27,6 +27,9 @@ class MatchingConfig(Section):
     ``proposal_reminder_days`` gets one reminder and expires after
     ``proposal_expiry_days``; ``followup_after_days`` after a match the GP is
     asked whether he became the médecin traitant (reminder, then no answer).
+    An answer "not yet" (*pending*) is asked again the day after the day it
+    names, or ``followup_pending_days`` later when it names none (at most
+    ``followup_pending_max_days`` later); the entry stays ``matched``.
     """
 
     policy: Literal["fifo", "criteria", "weighted"] = "fifo"
@@ -39,6 +42,8 @@ class MatchingConfig(Section):
     followup_after_days: float = Field(default=30.0, gt=0)
     followup_reminder_days: float = Field(default=7.0, gt=0)
     followup_expiry_days: float = Field(default=14.0, gt=0)
+    followup_pending_days: float = Field(default=14.0, gt=0)
+    followup_pending_max_days: float = Field(default=90.0, gt=0)
     default_capacity_per_month: int = Field(default=2, ge=0)
     default_max_open_proposals: int = Field(default=1, ge=1)
 

@@ -69,7 +69,7 @@ SAMPLES.update({
     "followup": {"gp": _GP, "commands": _COMMANDS, "token": "ABCDEFGHJKMNPQ",
                  "patient": "DURAND Marie, né(e) le 12/03/1948", "accepted_on": "01/11/2026",
                  "deadline": "15/12/2026"},
-    "followup_ack": {"gp": _GP, "commands": _COMMANDS, "became": True},
+    "followup_ack": {"gp": _GP, "commands": _COMMANDS, "became": True, "next_on": None},
     "gp_paused": {"gp": _GP, "commands": _COMMANDS, "pending": 1, "accepted_this_month": 0},
     "gp_resumed": {"gp": _GP, "commands": _COMMANDS, "pending": 0, "accepted_this_month": 1},
     "gp_capacity": {"gp": _GP, "commands": _COMMANDS, "pending": 0, "accepted_this_month": 1},

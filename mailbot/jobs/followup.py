@@ -1,4 +1,8 @@
-"""``followup``: "devenu médecin traitant ?" — questions, one reminder, then no answer."""
+"""``followup``: "devenu médecin traitant ?" — questions, one reminder, then no answer.
+
+A follow-up answered « pas encore » (*pending*) is asked again once its
+``followup_next_at`` has come (a new question, the entry still ``matched``).
+"""
 
 from __future__ import annotations
 
@@ -29,11 +33,20 @@ def run(app: App, now: dt.datetime) -> str:
         asked += len(due)
         if len(due) < BATCH:
             break
-    reminded = given_up = cancelled = 0
+    reminded = given_up = cancelled = again = 0
     remind_after = dt.timedelta(days=cfg.followup_reminder_days)
     expiry = dt.timedelta(days=cfg.followup_expiry_days)
     with app.db.transaction() as session:
         appends.enable(session)
+        for proposal in proposal_store.pending_followups(session):
+            entry = session.get(Entry, proposal.entry_id)
+            assert entry is not None
+            if entry.status != EntryStatus.MATCHED:
+                cancel(session, proposal, now)
+                cancelled += 1
+            elif proposal.followup_next_at is None or proposal.followup_next_at <= now:
+                ask(app, session, proposal, now)
+                again += 1
         for proposal in proposal_store.open_followups(session):
             entry = session.get(Entry, proposal.entry_id)
             assert entry is not None and proposal.followup_asked_at is not None
@@ -51,8 +64,8 @@ def run(app: App, now: dt.datetime) -> str:
                 if deadline <= now:
                     give_up(app, session, proposal, now)
                     given_up += 1
-    return (f"{asked} question(s), {reminded} relance(s), {given_up} sans réponse, "
-            f"{cancelled} annulée(s)")
+    return (f"{asked} question(s), {again} reposée(s) après « pas encore », {reminded} "
+            f"relance(s), {given_up} sans réponse, {cancelled} annulée(s)")
 
 
 JOB = register(Job("followup", "demande aux médecins s'ils sont devenus médecin traitant",

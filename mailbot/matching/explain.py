@@ -18,7 +18,7 @@ _KINDS = {"round": "tour de propositions", "request": "demande du médecin (DEMA
           "manual": "faite par la coordination"}
 _FOLLOWUP = {"asked": "question posée", "reminded": "relancé", "became_mt": "devenu médecin traitant",
              "not_mt": "pas devenu médecin traitant", "no_answer": "sans réponse",
-             "cancelled": "annulé"}
+             "cancelled": "annulé", "pending": "pas encore (question reposée plus tard)"}
 
 
 def _iso_date(text: str | None) -> str:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.clock import fr_date, local_date
+from mailbot.workflows import reply_decision
 from parsers.referral import FRENCH_LABELS
 from store import audit
 from store.models import OPEN_STATUSES, Alert, Entry, EntryStatus, InboundMessage, InboundState
@@ -53,7 +54,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 
 # Alert kinds (exact or prefix ending in ``_``) → section.
 ALERT_SECTIONS: tuple[tuple[str, str], ...] = (
-    ("urgent_referral", "urgent"), ("proposal_", "proposals"), ("not_mt", "not_mt"),
+    ("urgent_referral", "urgent"), ("recontact_opt_out", "to_read"), ("proposal_", "proposals"), ("not_mt", "not_mt"),
     ("followup_", "not_mt"), ("call_", "calls"), ("patient_to_call", "calls"),
     ("address_failing", "calls"), ("delivery_", "deliveries"), ("bounce", "deliveries"),
     ("gp_", "gps"), ("mail_too_big", "unknown_senders"), ("encryption_", "deliveries"),
@@ -142,6 +143,8 @@ def alert_command(kind: str, ref: str | None, subject_ref: str | None) -> str:
         return "voir le détail avec mailbot doctor ou l'administrateur du robot"
     commands = {
         "urgent_referral": f"PRIORITAIRE {ref}, ou PROPOSER {ref} A <RPPS>",
+        "recontact_opt_out": f"plus aucun recontact ne lui sera envoyé ; s'il ne cherche plus : "
+                             f"CLOTURER {ref} retrait, sinon rien",
         "proposal_": f"PROPOSER {ref} A <RPPS> pour un médecin précis ; sinon rien : "
                      "l'inscription reste en attente à son rang",
         "not_mt": f"PROPOSER {ref} A <RPPS>, ou CLOTURER {ref} motif",
@@ -265,7 +268,8 @@ def _inbound_items(session: Session, app: App, now: dt.datetime) -> list[tuple[s
     since = now - dt.timedelta(days=app.config.coordination.reminder_days)
     query = (select(InboundMessage.id, InboundMessage.state, InboundMessage.kind,
                     InboundMessage.reason, InboundMessage.sender, InboundMessage.received_at,
-                    InboundMessage.entry_id, InboundNotice.notified_at)
+                    InboundMessage.entry_id, InboundMessage.decision_rule,
+                    InboundMessage.decision_evidence, InboundNotice.notified_at)
              .outerjoin(InboundNotice, InboundNotice.inbound_message_id == InboundMessage.id)
              .where(InboundMessage.state.in_([InboundState.ESCALATED, InboundState.QUARANTINED]),
                     or_(InboundNotice.notified_at.is_(None), InboundNotice.notified_at >= since))
@@ -279,6 +283,8 @@ def _inbound_items(session: Session, app: App, now: dt.datetime) -> list[tuple[s
         attachable = not any(word in (row.kind or "") for word in _NOT_ATTACHED)
         reason = (row.reason or row.kind or "message mis de côté") + (
             f" (de {row.sender}, reçu le {fr_date(row.received_at)})" if row.sender else "")
+        if row.decision_rule:  # how the reply was read, so that the reader sees why
+            reason += " — " + reply_decision.describe(row.decision_rule, row.decision_evidence)
         if not new:
             reason += f" — déjà signalé le {fr_date(row.notified_at)}"
         key = "unknown_senders" if row.state == InboundState.QUARANTINED else "to_read"

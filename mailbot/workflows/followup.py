@@ -4,7 +4,11 @@
 one reminder after ``followup_reminder_days``; without an answer after
 ``followup_expiry_days`` the entry goes back to ``waiting`` and the
 coordinators are told. OUI → entry ``resolved``; NON → ``waiting`` at its
-rank, coordinators told in their digest.
+rank, coordinators told in their digest. « Pas encore » (*pending*: not
+seen yet, appointment on the 12th, seen but not declared) → the question is
+asked again the day after the day named, or ``followup_pending_days`` later;
+the entry stays ``matched`` (no requeue). Anything else is escalated with the
+rule that read it (:mod:`mailbot.workflows.reply_decision`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
-from mailbot.clock import fr_date
+from mailbot.clock import PARIS, fr_date, local_date
 from mailbot.matching.offer import (
     FOLLOWUP_TOKEN,
     PROPOSAL_TOKEN,
@@ -25,6 +29,7 @@ from mailbot.matching.offer import (
     gp_context,
 )
 from mailbot.outbound.mailer import Thread, enqueue_mail
+from mailbot.workflows import reply_decision
 from mailbot.workflows.base import Outcome, Work, escalate, processed
 from mailbot.workflows.gp_mail import COMMAND_INTENTS, run_command
 from parsers.replies import classify_gp_reply
@@ -102,11 +107,33 @@ def cancel(session: Session, proposal: Proposal, now: dt.datetime) -> None:
     close_tokens(session, proposal, FOLLOWUP_TOKEN, now)
 
 
-def _ack(work: Work, proposal: Proposal, entry: Entry, became: bool) -> None:
+def _ack(work: Work, proposal: Proposal, entry: Entry, became: bool,
+         next_at: dt.datetime | None = None) -> None:
     enqueue_mail(work.app, work.session, kind="followup_ack", to=proposal.gp.email,
                  template="followup_ack", now=work.now, health_data=True, thread=work.thread,
                  entry_id=entry.id, inbound_id=work.row.id,
-                 context={**gp_context(proposal.gp), "entry": entry, "became": became})
+                 context={**gp_context(proposal.gp), "entry": entry, "became": became,
+                          "next_on": fr_date(next_at) if next_at else None})
+
+
+def next_question_at(app: App, now: dt.datetime, day: dt.date | None) -> dt.datetime:
+    """When a *pending* follow-up is asked again: 09:00 the day after ``day``, else later."""
+    cfg = app.config.matching
+    latest = now + dt.timedelta(days=cfg.followup_pending_max_days)
+    if day is None:
+        return now + dt.timedelta(days=cfg.followup_pending_days)
+    moment = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(9, 0), tzinfo=PARIS)
+    return min(max(moment.astimezone(dt.UTC), now + dt.timedelta(days=1)), latest)
+
+
+def _pending(work: Work, proposal: Proposal, entry: Entry, day: dt.date | None) -> Outcome:
+    next_at = next_question_at(work.app, work.now, day)
+    proposal_store.set_followup(work.session, proposal, FollowupState.PENDING, now=work.now,
+                                actor=work.actor, inbound_id=work.row.id, next_at=next_at)
+    _ack(work, proposal, entry, False, next_at)
+    log.info("follow-up of proposal %s: pending", proposal.id)
+    return processed(f"suivi : pas encore, question reposée le {fr_date(next_at)}",
+                     kind="followup_pending", entry_id=entry.id)
 
 
 def handle_followup_reply(work: Work, token: Token) -> Outcome:
@@ -118,16 +145,23 @@ def handle_followup_reply(work: Work, token: Token) -> Outcome:
                         entry_id=token.entry_id)
     entry = session.get(Entry, proposal.entry_id, with_for_update=work.app.db.is_postgres)
     assert entry is not None
-    answer = classify_gp_reply(work.body, context="followup")
+    answer = classify_gp_reply(work.body, context="followup", today=local_date(work.now))
     if answer.intent in COMMAND_INTENTS:
         return run_command(work, proposal.gp, answer)
-    if answer.intent not in ("became_mt", "not_mt"):
-        return escalate("réponse du médecin au suivi non comprise", kind="followup_unclear",
-                        entry_id=entry.id)
+    reply_decision.record(work, question="followup", outcome=answer.intent, rule=answer.rule,
+                          evidence=answer.evidence, entry=entry, proposal=proposal)
+    if answer.intent not in ("became_mt", "not_mt", "pending"):
+        return escalate("réponse du médecin au suivi à lire : "
+                        + reply_decision.RULE_LABELS.get(answer.rule, "non comprise"),
+                        kind="followup_unclear", entry_id=entry.id)
     became = answer.intent == "became_mt"
-    if proposal.followup_state not in OPEN_FOLLOWUP_STATES or entry.status != EntryStatus.MATCHED:
+    still_open = proposal.followup_state in OPEN_FOLLOWUP_STATES or (
+        proposal.followup_state == FollowupState.PENDING)
+    if not still_open or entry.status != EntryStatus.MATCHED:
         return escalate(f"réponse au suivi alors que l'inscription est {entry.status}",
                         kind="followup_closed", entry_id=entry.id)
+    if answer.intent == "pending":
+        return _pending(work, proposal, entry, answer.date)
     state = FollowupState.BECAME_MT if became else FollowupState.NOT_MT
     proposal_store.set_followup(session, proposal, state, now=work.now, actor=work.actor,
                                 inbound_id=work.row.id)

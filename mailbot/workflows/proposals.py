@@ -35,6 +35,7 @@ from mailbot.matching.policy import explain
 from mailbot.matching.pool import compatible
 from mailbot.matching.round import fill_gp, gp_usage, lock_gps
 from mailbot.outbound.mailer import Thread, enqueue_mail
+from mailbot.workflows import reply_decision
 from mailbot.workflows.base import Outcome, Work, escalate, processed
 from mailbot.workflows.gp_mail import COMMAND_INTENTS, run_command
 from parsers.replies import classify_gp_reply
@@ -171,6 +172,8 @@ def handle_proposal_reply(work: Work, token: Token) -> Outcome:
     answer = classify_gp_reply(work.body, context="proposal")
     if answer.intent in COMMAND_INTENTS:
         return run_command(work, proposal.gp, answer)
+    reply_decision.record(work, question="proposal", outcome=answer.intent, rule=answer.rule,
+                          evidence=answer.evidence, entry=entry, proposal=proposal)
     if proposal.state != ProposalState.PENDING:
         if proposal.state == ProposalState.ACCEPTED and answer.intent == "accept":
             return processed("acceptation déjà enregistrée", kind="proposal_repeat",
@@ -178,7 +181,8 @@ def handle_proposal_reply(work: Work, token: Token) -> Outcome:
         return escalate(f"réponse à une proposition déjà close ({proposal.state})",
                         kind="proposal_closed", entry_id=entry.id)
     if answer.intent == "unclear":
-        return escalate("réponse du médecin à une proposition non comprise",
+        return escalate("réponse du médecin à une proposition à lire : "
+                        + reply_decision.RULE_LABELS.get(answer.rule, "non comprise"),
                         kind="proposal_unclear", entry_id=entry.id)
     if entry.status != EntryStatus.PROPOSED:
         proposal_store.set_state(session, proposal, ProposalState.CANCELLED, now=work.now,

@@ -9,12 +9,17 @@ from. Here:
   jj/mm/aaaa » in the history; the round closes; the entry leaves the call list;
 * ``no`` (found a doctor) → ``resolved``, reason « a trouvé un médecin »
   (the doctor's name, when given, in the history);
+* ``stop`` (« ne m'écrivez plus », STOP) → opt-out: no more recontact mails
+  for this entry (``recontact_opt_out_at``, history, audit); the round closes;
+  the coordinators are told (they decide about the registration);
 * ``unclear`` → escalated, its new text kept on the round for the digest;
   an out-of-office written as plain text is recorded and ignored;
 * an answer for an entry closed meanwhile, or contradicting an earlier
   answer to the same round, is escalated.
 
-A decided answer gets one short thank-you per round (``auto-replied``, so the
+Every answer keeps the rule and evidence that read it (inbound mail and
+history, see :mod:`mailbot.workflows.reply_decision`). A decided answer
+gets one short thank-you per round (``auto-replied``, so the
 hourly cap applies), never with health data.
 """
 
@@ -22,10 +27,12 @@ from __future__ import annotations
 
 from mailbot.clock import fr_date
 from mailbot.outbound.mailer import enqueue_mail
+from mailbot.workflows import reply_decision
 from mailbot.workflows.base import Outcome, Work, escalate, processed
 from parsers.quoting import new_text
 from parsers.replies import PatientReply, classify_patient_reply
 from store import addresses, calls, recontact
+from store.alerts import raise_alert
 from store.models import OPEN_STATUSES, Entry, InboundState, Token
 from store.models_recontact import CallOutcome, RecontactRound, RoundOutcome
 
@@ -90,6 +97,24 @@ def _thank(work: Work, token: Token, entry: Entry, rnd: RecontactRound | None,
         rnd.acknowledged = True
 
 
+def _stop(work: Work, token: Token, entry: Entry, rnd: RecontactRound | None,
+          reply: PatientReply) -> Outcome:
+    """An opt-out is honoured whatever the entry's state: no more recontact mails, ever."""
+    token.used_at = work.now
+    if rnd is not None and rnd.closed_at is None:
+        _record_answer(rnd, work, reply, RoundOutcome.STOP)
+    calls.close_for_entry(work.session, entry.id, CallOutcome.ANSWERED_BY_MAIL, now=work.now,
+                          by=work.actor)
+    recontact.opt_out(work.session, entry, now=work.now, by="le patient",
+                      inbound_id=work.row.id, actor=work.actor)
+    raise_alert(work.session, kind="recontact_opt_out", now=work.now, entry_id=entry.id,
+                inbound_message_id=work.row.id,
+                reason="le patient demande à ne plus recevoir de messages : plus aucun "
+                       "recontact ne lui sera envoyé")
+    return processed("demande à ne plus être contacté(e) : recontact arrêté",
+                     kind="recontact_stop", entry_id=entry.id)
+
+
 def handle_recontact_reply(work: Work, token: Token) -> Outcome:
     """Apply a patient's answer to the recontact question (see the module docstring)."""
     session = work.session
@@ -107,6 +132,10 @@ def handle_recontact_reply(work: Work, token: Token) -> Outcome:
         if rnd is not None:
             rnd.auto_replies = (rnd.auto_replies or 0) + 1
         return Outcome(InboundState.IGNORED, "réponse automatique", "auto_reply", entry.id)
+    reply_decision.record(work, question="recontact", outcome=reply.answer, rule=reply.reason,
+                          evidence=reply.evidence, entry=entry)
+    if reply.answer == "stop":
+        return _stop(work, token, entry, rnd, reply)
     if entry.status not in OPEN_STATUSES:
         return escalate(f"réponse au recontact pour une inscription {entry.status}",
                         kind="recontact_late", entry_id=entry.id)

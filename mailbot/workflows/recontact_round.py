@@ -244,7 +244,8 @@ def due_entry_ids(app: App, now: dt.datetime) -> list[int]:
     interval = dt.timedelta(days=cfg.interval_days)
     with app.db.sessions() as session:
         rows = session.execute(select(Entry.id, Entry.received_at, Entry.confirmed_at)
-                               .where(Entry.status.in_(cfg.statuses))).all()
+                               .where(Entry.status.in_(cfg.statuses),
+                                      Entry.recontact_opt_out_at.is_(None))).all()
         asked = recontact.last_asked(session)
         busy = recontact.entries_with_open_round(session) | calls.entries_on_list(session)
     due: list[tuple[dt.datetime, int]] = []
@@ -270,7 +271,8 @@ def ask_due(app: App, now: dt.datetime, budget: int, report: RoundReport) -> Non
         batch, position = ids[position:position + BATCH], position + BATCH
         with app.db.transaction() as session:
             failing = addresses.failing_set(session)
-            query = select(Entry).where(Entry.id.in_(batch), Entry.status.in_(cfg.statuses))
+            query = select(Entry).where(Entry.id.in_(batch), Entry.status.in_(cfg.statuses),
+                                        Entry.recontact_opt_out_at.is_(None))
             latest = {r.entry_id: r for r in session.scalars(
                 select(RecontactRound).where(RecontactRound.entry_id.in_(batch))
                 .order_by(RecontactRound.id))}

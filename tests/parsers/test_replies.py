@@ -39,7 +39,7 @@ def _rows(path: Path) -> list[dict[str, object]]:
 def test_patient_corpus_shape() -> None:
     rows = _rows(PATIENT_CORPUS)
     assert len(rows) >= 200
-    assert {r["expected"] for r in rows} == {"yes", "no", "unclear"}
+    assert {r["expected"] for r in rows} == {"yes", "no", "stop", "unclear"}
     assert all(set(r) == {"text", "expected", "note"} for r in rows)
     assert sum(r["expected"] == "unclear" for r in rows) >= 25
 
@@ -49,7 +49,7 @@ def test_gp_corpus_shape() -> None:
     assert len(rows) >= 80
     assert {r["context"] for r in rows} == {"proposal", "followup", "any"}
     intents = {r["expected"] for r in rows}
-    assert intents == {"accept", "decline", "became_mt", "not_mt", "pause", "resume",
+    assert intents == {"accept", "decline", "became_mt", "not_mt", "pending", "pause", "resume",
                        "capacity", "request", "unclear"}
 
 
@@ -211,8 +211,8 @@ def test_gp_decline_reason(text: str, reason: str | None) -> None:
     ("text", "intent"),
     [
         ("oui", "became_mt"), ("c'est fait", "became_mt"), ("déclaration faite", "became_mt"),
-        ("non", "not_mt"), ("pas encore venu", "not_mt"), ("il n'est jamais venu", "not_mt"),
-        ("Je l'ai vu mais pas encore déclaré", "unclear"), ("De quel patient ?", "unclear"),
+        ("non", "not_mt"), ("pas encore venu", "pending"), ("il n'est jamais venu", "not_mt"),
+        ("Je l'ai vu mais pas encore déclaré", "pending"), ("De quel patient ?", "unclear"),
     ],
 )
 def test_gp_followup(text: str, intent: str) -> None:
@@ -260,8 +260,8 @@ def test_garbage_never_raises() -> None:
                 for _ in range(400)]
     for sample in samples:
         p = classify_patient_reply(sample)  # type: ignore[arg-type]
-        assert p.answer in {"yes", "no", "unclear"}
+        assert p.answer in {"yes", "no", "stop", "unclear"}
         for context in ("proposal", "followup", "any", "bogus"):
             g = classify_gp_reply(sample, context=context)  # type: ignore[arg-type]
-            assert g.intent in {"accept", "decline", "became_mt", "not_mt", "pause", "resume",
-                                "capacity", "request", "unclear"}
+            assert g.intent in {"accept", "decline", "became_mt", "not_mt", "pending", "pause",
+                                "resume", "capacity", "request", "unclear"}
