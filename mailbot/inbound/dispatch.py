@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 from email.message import Message
 
 from sqlalchemy.orm import Session
@@ -18,6 +16,7 @@ from mailbot.workflows.gp_mail import handle_gp_mail
 from mailbot.workflows.intake import handle_referral
 from mailbot.workflows.replies import handle_reply
 from parsers.addresses import address_of, display_name_of
+from parsers.lean_mime import parse_message
 from parsers.mime import decode_header_text
 from store import gps, transaction_state
 from store.models import InboundMessage
@@ -28,8 +27,9 @@ def parse_raw(raw: bytes) -> Message:
 
     Header values come back as the raw strings (decode RFC 2047 with
     ``parsers.mime.decode_header_text``); parsing never raises on bad input.
+    A big mail is parsed with bounded memory (:mod:`parsers.lean_mime`).
     """
-    return email.message_from_bytes(raw, policy=email.policy.compat32)
+    return parse_message(raw)
 
 
 def _by_role(work: Work) -> Outcome:
@@ -65,8 +65,9 @@ def process_row(app: App, session: Session, row: InboundMessage,
     ``msg`` is the mail already parsed from ``row.raw`` (by the pipeline), else it is
     parsed here.
     """
-    assert row.raw is not None
-    msg = msg if msg is not None else parse_raw(row.raw)
+    if msg is None:
+        assert row.raw is not None
+        msg = parse_raw(row.raw)
     from_header = decode_header_text(str(msg.get("From", "")))
     sender = address_of(from_header)
     role = sender_role(app, session, sender)
