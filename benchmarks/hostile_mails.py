@@ -102,15 +102,17 @@ def headers_only() -> bytes:
     return _head("headers-only@dac16.mssante.fr").encode("utf-8").rstrip(b"\r\n")
 
 
-def nul_and_bad_utf8() -> bytes:
-    """NUL bytes and invalid UTF-8 in every header, names included."""
+def nul_and_bad_utf8(*, known_sender: bool = False) -> bytes:
+    """NUL bytes and invalid UTF-8 in every header, names included (``From`` spared if asked)."""
     bad = b"\x00\xff\xfe\xc3\x28\xa0\xa1\xe2\x28\xa1\x00"
-    headers = [b"From: coordination@dac16.mssante.fr" + bad, b"To: " + TO.encode() + bad,
+    sender = b"From: coordination@dac16.mssante.fr" + (b"" if known_sender else bad)
+    headers = [sender, b"To: " + TO.encode() + bad,
                b"Subject: Fiche" + bad, b"Date: Mon, 16 Nov 2026" + bad,
                b"Message-ID: <nul" + bad + b"@dac16.mssante.fr>", b"MIME-Version: 1.0" + bad,
                b"Content-Type: text/plain; charset=utf-8" + bad,
                b"Content-Transfer-Encoding: 8bit" + bad, b"X-" + bad + b": " + bad,
-               b"In-Reply-To: " + bad, b"References: <" + bad + b">"]
+               b"In-Reply-To: <" + bad + b"@cpts-exemple.mssante.fr>",
+               b"References: <" + bad + b"@cpts-exemple.mssante.fr> <" + bad + b">"]
     return b"\r\n".join(headers) + b"\r\n\r\n" + FORM.encode("utf-8") + bad + b"\r\n"
 
 
@@ -119,4 +121,5 @@ CASES: dict[str, Callable[[], bytes]] = {
     "entete_2_mo": long_header, "charsets_inconnus": unknown_charsets,
     "formulaire_10000_lignes": many_lines, "mail_vide": empty, "entetes_seuls": headers_only,
     "nul_et_utf8_invalide": nul_and_bad_utf8,
+    "nul_expediteur_connu": lambda: nul_and_bad_utf8(known_sender=True),
 }

@@ -58,12 +58,6 @@ def inbound_ids(session: Session, entry: Entry) -> list[int]:
     return sorted(ids)
 
 
-def is_scrubbed(session: Session, entry_id: int) -> bool:
-    """True when the entry was already anonymised or erased."""
-    return bool(session.scalar(select(exists().where(EntryEvent.entry_id == entry_id,
-                                                     EntryEvent.kind.in_(MARKS)))))
-
-
 def due(session: Session, *, before: dt.datetime, limit: int | None = None) -> list[Entry]:
     """Resolved and closed entries whose outcome is older than ``before``, not yet anonymised."""
     marked = exists().where(EntryEvent.entry_id == Entry.id, EntryEvent.kind.in_(MARKS))

@@ -165,3 +165,29 @@ def test_anonymisation_delay_is_validated_in_french(bot: Bot) -> None:
     proc = bot.cli("retention", "--dry-run", check=False)
     assert proc.returncode == 2
     assert "anonymise_after_months" in proc.stderr and "supérieur ou égal à 1" in proc.stderr
+
+
+def test_erasing_an_entry_offered_to_a_gp_withdraws_the_offer_and_sends_nothing_about_her(
+        bot: Bot) -> None:
+    from mailbot.privacy.erase import erase
+    from store.models import OutboxMessage
+    from store.models_matching import Proposal
+    from tests.test_matching_support import T0, add_entry, add_gp
+
+    with bot.app.db.transaction() as session:
+        add_gp(session, 1)
+        add_entry(session, 0, received=T0 - dt.timedelta(days=40), nom="DURANDEAU",
+                  prenom="Mariette", email=PERSON["mail"])
+    run_job(bot.app, "proposals", at=T0)
+    ref = _ref(bot)
+    with bot.app.db.sessions() as session:
+        assert session.scalars(select(Entry.status)).one() == EntryStatus.PROPOSED
+    counts = erase(bot.app, ref, actor="cli:dpo", now=T0 + dt.timedelta(hours=1))
+    assert counts["proposals"] == 1 and counts["outbox"] >= 1
+    with bot.app.db.sessions() as session:
+        assert session.scalars(select(Proposal.state)).one() == "cancelled"
+        pending = session.scalars(select(OutboxMessage).where(OutboxMessage.state == "pending")).all()
+        assert [m for m in pending if m.entry_id is not None] == []
+        assert verify_chain(session) == []
+    dump = _dump(bot)
+    assert [t for t in ("DURANDEAU", "Mariette", "mariette.durandeau") if t.lower() in dump.lower()] == []

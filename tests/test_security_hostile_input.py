@@ -25,7 +25,7 @@ MB = 1024 * 1024
 BOUNDS = {
     "piece_jointe_50_mo": (120, 900), "mime_500_niveaux": (60, 100), "entete_2_mo": (60, 150),
     "charsets_inconnus": (30, 50), "formulaire_10000_lignes": (60, 150), "mail_vide": (30, 50),
-    "entetes_seuls": (30, 50), "nul_et_utf8_invalide": (30, 50),
+    "entetes_seuls": (30, 50), "nul_et_utf8_invalide": (30, 50), "nul_expediteur_connu": (30, 50),
 }
 
 

@@ -67,9 +67,17 @@ def _head_of(raw: bytes) -> bytes:
 def _envelope_of(msg: email.message.Message) -> tuple[str | None, str | None]:
     """:func:`_envelope` of a parsed mail."""
     try:
-        return _message_id(msg), address_of(str(msg.get("From", "")))
+        return _storable(_message_id(msg)), _storable(address_of(str(msg.get("From", ""))))
     except Exception:  # unreadable headers: keep the bytes, decide later
         return None, None
+
+
+def _storable(text: str | None) -> str | None:
+    """A header value a text column takes: no NUL (PostgreSQL refuses it), valid UTF-8."""
+    if text is None:
+        return None
+    clean = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    return clean or None
 
 
 def _message_id(headers: email.message.Message) -> str | None:
