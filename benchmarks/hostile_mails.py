@@ -108,7 +108,8 @@ def nul_and_bad_utf8(*, known_sender: bool = False) -> bytes:
     sender = b"From: coordination@dac16.mssante.fr" + (b"" if known_sender else bad)
     headers = [sender, b"To: " + TO.encode() + bad,
                b"Subject: Fiche" + bad, b"Date: Mon, 16 Nov 2026" + bad,
-               b"Message-ID: <nul" + bad + b"@dac16.mssante.fr>", b"MIME-Version: 1.0" + bad,
+               b"Message-ID: <nul" + (b"-known" if known_sender else b"") + bad
+               + b"@dac16.mssante.fr>", b"MIME-Version: 1.0" + bad,
                b"Content-Type: text/plain; charset=utf-8" + bad,
                b"Content-Transfer-Encoding: 8bit" + bad, b"X-" + bad + b": " + bad,
                b"In-Reply-To: <" + bad + b"@cpts-exemple.mssante.fr>",
