@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from flufl.bounce import all_failures
 
+from parsers.lean_mime import parse_message
 from parsers.mime import decode_bytes, decode_header_text
 
 __all__ = ["BounceFailure", "BounceReport", "analyse_bounce"]
@@ -188,7 +189,7 @@ def _message_ids(msg: email.message.Message, raw_text: str) -> tuple[str, ...]:
 def analyse_bounce(raw: bytes, *, own_addresses: tuple[str, ...] = ()) -> BounceReport:
     """Read a bounce; ``own_addresses`` (ours, the sender's) are never taken for failed recipients."""
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        msg = parse_message(raw)
         raw_text = decode_bytes(raw).replace("\r\n", "\n")
         own = {a.lower() for a in own_addresses}
         dsn = _dsn_fields(msg)

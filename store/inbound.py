@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from store.models import InboundMessage, InboundState
@@ -139,7 +139,8 @@ def load_for_processing(session: Session, ids: list[int]) -> list[InboundMessage
     """
     query = (select(InboundMessage)
              .where(InboundMessage.id.in_(ids), InboundMessage.state == InboundState.RECEIVED)
-             .order_by(InboundMessage.id))
+             .order_by(InboundMessage.id)
+             .options(defer(InboundMessage.raw)))  # loaded on first use: the pass parsed it
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query).all())

@@ -101,12 +101,10 @@ def test_the_head_known_without_alembic_is_alembics_head(database: Database) -> 
 
 
 def test_an_old_or_missing_schema_is_named_with_the_fix(database: Database) -> None:
+    from alembic import command
     from sqlalchemy import text
 
     from store.db import DatabaseError
-
-    from alembic import command
-
     from store.migrations import HEAD
 
     cfg = database._alembic_config()

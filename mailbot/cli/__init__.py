@@ -31,6 +31,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "mailbot.cli.importer",
     "mailbot.cli.senders",
     "mailbot.cli.keys",
+    "mailbot.cli.privacy",
 ]
 
 

@@ -1,4 +1,4 @@
-"""``[intake]``: the territory served and how long raw referrals are kept."""
+"""``[intake]``: the territory served, how long raw referrals are kept, when entries are anonymised."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ class IntakeConfig(Section):
     postal_codes: list[str] = Field(default_factory=list)  # territory served; empty = no check
     postal_code_prefixes: list[str] = Field(default_factory=list)
     raw_retention_days: int = Field(default=30, ge=0)
+    # RGPD: resolved and closed entries lose identity, contact and free text after this many months.
+    anonymise_after_months: int = Field(default=24, ge=1, le=240)
 
     @field_validator("postal_codes")
     @classmethod

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 from email.message import Message
 
 from sqlalchemy.orm import Session
@@ -18,7 +16,9 @@ from mailbot.workflows.bounces import MACHINE_KINDS, handle_machine_mail
 from mailbot.workflows.gp_mail import handle_gp_mail
 from mailbot.workflows.intake import handle_referral
 from mailbot.workflows.replies import handle_reply
+from parsers import pgpmime
 from parsers.addresses import address_of, display_name_of
+from parsers.lean_mime import parse_message
 from parsers.mime import decode_header_text
 from store import blocked, gps, transaction_state
 from store.models import InboundMessage
@@ -29,8 +29,9 @@ def parse_raw(raw: bytes) -> Message:
 
     Header values come back as the raw strings (decode RFC 2047 with
     ``parsers.mime.decode_header_text``); parsing never raises on bad input.
+    A big mail is parsed with bounded memory (:mod:`parsers.lean_mime`).
     """
-    return email.message_from_bytes(raw, policy=email.policy.compat32)
+    return parse_message(raw)
 
 
 def _by_role(work: Work) -> Outcome:
@@ -66,12 +67,15 @@ def process_row(app: App, session: Session, row: InboundMessage,
     ``msg`` is the mail already parsed from ``row.raw`` (by the pipeline), else it is
     parsed here.
     """
-    assert row.raw is not None
-    msg = msg if msg is not None else parse_raw(row.raw)
+    if msg is None:
+        assert row.raw is not None
+        msg = parse_raw(row.raw)
     from_header = decode_header_text(str(msg.get("From", "")))
     sender = address_of(from_header)
     signed_by = None
-    if app.keyring is not None:  # PGP/MIME: read the decrypted content, trust only a bound key
+    pgp = pgpmime.is_encrypted(msg) or pgpmime.is_signed(msg)
+    if app.keyring is not None and pgp:  # read the decrypted content, trust only a bound key
+        assert row.raw is not None  # loaded now: the PGP/MIME structure is over the bytes
         opened = open_mail(app.keyring, row.raw, msg, sender)
         if opened.problem:
             return escalate(opened.problem, kind=opened.kind)
@@ -79,7 +83,8 @@ def process_row(app: App, session: Session, row: InboundMessage,
     role = sender_role(app, session, sender)
     ctx = ClassifyContext(own_address=app.config.identity.address,
                           own_domain=app.config.identity.domain, sender=sender, role=role,
-                          size=row.size, max_size=app.max_inbound_bytes, raw=row.raw,
+                          size=row.size, max_size=app.max_inbound_bytes,
+                          raw_of=lambda: row.raw or b"",
                           dkim_required=app.config.senders.dkim_required(sender),
                           dns_txt=app.dns_txt, blocked=blocked.is_blocked(session, sender))
     verdict = classify(msg, ctx)

@@ -58,12 +58,26 @@ def _envelope(raw: bytes) -> tuple[str | None, str | None]:
         return None, None
 
 
+def _head_of(raw: bytes) -> bytes:
+    """The header block of a raw mail (all of it when there is no blank line)."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    return raw[:min(ends) + 2] if ends else raw
+
+
 def _envelope_of(msg: email.message.Message) -> tuple[str | None, str | None]:
     """:func:`_envelope` of a parsed mail."""
     try:
-        return _message_id(msg), address_of(str(msg.get("From", "")))
+        return _storable(_message_id(msg)), _storable(address_of(str(msg.get("From", ""))))
     except Exception:  # unreadable headers: keep the bytes, decide later
         return None, None
+
+
+def _storable(text: str | None) -> str | None:
+    """A header value a text column takes: no NUL (PostgreSQL refuses it), valid UTF-8."""
+    if text is None:
+        return None
+    clean = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    return clean or None
 
 
 def _message_id(headers: email.message.Message) -> str | None:
@@ -92,12 +106,13 @@ class Pipeline:
         Each mail is parsed once here; the parsed mails to process are kept for
         :meth:`process` in this pass (a retry parses the stored bytes again).
         """
-        parsed = [parse_raw(mail.raw) for mail in mails]
-        incoming = [inbound.Incoming(mail.key, mail.raw, *_envelope_of(msg))
-                    for mail, msg in zip(mails, parsed, strict=True)]
+        incoming = [inbound.Incoming(mail.key, mail.raw, *_envelope(_head_of(mail.raw)))
+                    for mail in mails]
         with self.app.db.transaction() as session:
             stored = inbound.store_many(session, incoming, self.app.clock.now())
-        self.parsed.update({one.inbound_id: msg for one, msg in zip(stored, parsed, strict=True)
+        # Parsed after the commit: a big mail's copies in the driver are gone by then.
+        self.parsed.update({one.inbound_id: parse_raw(mail.raw)
+                            for one, mail in zip(stored, mails, strict=True)
                             if one.state is InboundState.RECEIVED and not one.already_stored})
         return stored
 

@@ -22,10 +22,16 @@ class ClassifyContext:
     role: Role
     size: int
     max_size: int
-    raw: bytes = b""  # the bytes as received (DKIM is computed over them)
+    raw_of: Callable[[], bytes] = bytes  # loads the bytes as received (DKIM is computed over
+    # them) only when a rule needs them: a pass has already parsed the mail and let them go
     dkim_required: bool = False  # the sender's domain is in [senders] require_dkim
     dns_txt: Callable[..., bytes | None] | None = None  # DKIM key look-up (None: the DNS)
     blocked: bool = False  # the sender's address is quarantined (forged tokens)
+
+    @property
+    def raw(self) -> bytes:
+        """The mail's bytes as received (read from the store on first use)."""
+        return self.raw_of()
 
 
 class Rule(Protocol):
