@@ -91,7 +91,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     options = ImportOptions(
         sheets=args.sheet, overrides=parse_overrides(args.map),
         statuses=parse_statuses(args.status), assume_consent=args.assume_consent,
-        dry_run=args.dry_run, batch_rows=app.config.coordination.import_batch_rows)
+        dry_run=args.dry_run, batch_rows=app.config.coordination.import_batch_rows,
+        territory=(*app.config.intake.postal_codes, *app.config.intake.postal_code_prefixes))
     now = parse_at(args.at) if args.at else app.clock.now()
     tz = ZoneInfo(app.config.jobs.timezone)
     console = Console(stderr=True)
@@ -126,6 +127,12 @@ def _row_line(row: RowResult, dry_run: bool) -> str:
     return line + "".join(f"\n{' ' * 8}· {note}" for note in row.notes)
 
 
+def plural(count: int, word: str, many: str | None = None, *, bare: bool = False) -> str:
+    """``1 doublon``, ``2 doublons``, ``0 doublon`` (French: 0 and 1 take the singular)."""
+    form = word if count <= 1 else (many or word + "s")
+    return form if bare else f"{count} {form}"
+
+
 def render_report(report: ImportReport) -> str:
     """The import as a coordinator reads it: sheets understood, rows, summary."""
     lines = [f"Fichier {report.file} (empreinte {report.sha256[:12]})"
@@ -139,16 +146,23 @@ def render_report(report: ImportReport) -> str:
                      + (f" ; non comprises : {', '.join(sheet.unknown)}" if sheet.unknown else "")
                      + (f" ; sans statut écrit, les lignes sont « {label(sheet.status).lower()} »"
                         " d'après le nom de la feuille" if sheet.status else ""))
+    # The real run lists every row as the trial does (blank rows left out).
     shown = [r for r in report.rows if not (r.outcome == "skipped" and r.detail == "ligne vide")]
-    if not report.dry_run:
-        shown = [r for r in shown if r.outcome in ("incomplete", "duplicate", "rejected")]
     lines += [_row_line(row, report.dry_run) for row in shown]
+    undated = sum(1 for r in report.rows
+                  if r.no_received_date and r.outcome in ("created", "incomplete"))
+    if undated:
+        lines.append(f"{plural(undated, 'ligne')} sans date d'inscription : "
+                     + ("leur" if undated > 1 else "son") + " rang est la date de l'import.")
     counts = report.counts()
-    verb = "à créer" if report.dry_run else "créées"
+    created = counts["created"] + counts["incomplete"]
+    verb = "à créer" if report.dry_run else plural(created, "créée", bare=True)
     lines.append(
-        f"Résumé : {counts['created'] + counts['incomplete']} {verb} (dont {counts['incomplete']} "
-        f"incomplètes), {counts['duplicate']} doublons, {counts['already']} déjà importées, "
-        f"{counts['rejected']} rejetées, {counts['skipped']} ignorées (vides ou totaux).")
+        f"Résumé : {created} {verb} (dont {plural(counts['incomplete'], 'incomplète')}), "
+        f"{plural(counts['duplicate'], 'doublon')}, "
+        f"{plural(counts['already'], 'déjà importée', 'déjà importées')}, "
+        f"{plural(counts['rejected'], 'rejetée')}, "
+        f"{plural(counts['skipped'], 'ignorée')} (vides ou totaux).")
     if not report.dry_run and report.batch_id is not None:
         lines.append(f"Import n° {report.batch_id} enregistré dans le journal d'audit.")
     return "\n".join(lines) + "\n"
