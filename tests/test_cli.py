@@ -20,14 +20,14 @@ def test_init_is_idempotent_and_run_once_processes_the_inbox(bot: Bot) -> None:
     bot.drop_example("02-hospital-incomplete.eml")
     run = bot.cli("run", "--once")
     assert "Messages reçus : 2" in run.stdout
-    assert "processed 2" in run.stdout
+    assert "2 traité" in run.stdout
     listing = bot.cli("entries", "list")
-    assert "DURAND" in listing.stdout and "incomplete" in listing.stdout
+    assert "DURAND" in listing.stdout and "Incomplète" in listing.stdout
     rows = json.loads(bot.cli("entries", "export", "--format", "json").stdout)
     assert {r["status"] for r in rows} == {"waiting", "incomplete"}
     ref = next(r["ref"] for r in rows if r["status"] == "waiting")
     shown = bot.cli("entries", "show", ref.lower())
-    assert ref in shown.stdout and "created" in shown.stdout and "12/03/1948" in shown.stdout
+    assert ref in shown.stdout and "inscription créée" in shown.stdout and "12/03/1948" in shown.stdout
     table = list(csv.DictReader(io.StringIO(bot.cli("entries", "export", "--format", "csv").stdout)))
     assert {r["ref"] for r in table} == {r["ref"] for r in rows}
     row = next(r for r in table if r["ref"] == ref)

@@ -39,7 +39,8 @@ def register(sub: Any) -> None:
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     a = actions.add_parser("list", help="patients à appeler (les moins récemment essayés d'abord)")
     a.add_argument("--all", action="store_true", help="inclure les appels terminés")
-    a.add_argument("--format", choices=["text", "json", "csv"], default="text")
+    a.add_argument("--format", choices=["text", "json", "csv"], default="text",
+                   help="text (tableau, défaut), json ou csv (pour un tableur)")
     a.add_argument("--output", help="fichier de sortie (défaut : sortie standard)")
     a.set_defaults(handler=cmd_list)
     a = actions.add_parser("record", help="enregistrer le résultat d'un appel")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import datetime as dt
 import getpass
 import io
 import json
@@ -18,14 +19,31 @@ from sqlalchemy import select
 
 from mailbot import operations
 from mailbot.cli.common import app_of
-from mailbot.clock import fr_date
+from mailbot.clock import PARIS, fr_date
 from mailbot.errors import NotFoundError, UsageError
 from mailbot.matching.explain import proposal_lines
+from mailbot.operations.history import event_text
+from mailbot.operations.labels import DELIVERY_WORDS, counts_text
 from mailbot.outbound.delivery import OutboxWorker
+from parsers.people import person_name, phone_display
 from parsers.referral.types import CANONICAL_KEYS, FRENCH_LABELS
 from store import entries as entry_store
-from store.models import Entry, EntryStatus
+from store.models import Entry
 from store.refs import normalise_ref
+
+STATUS_HELP = ("filtrer par état : en attente, incomplète, proposée, acceptée, résolue, clôturée "
+               "ou reçue (les mots anglais waiting, closed… marchent aussi)")
+
+
+def status_arg(text: str) -> str:
+    """``--status "en attente"`` (or ``waiting``) → the stored status."""
+    status = operations.status_from_text(text)
+    if status is None:
+        raise argparse.ArgumentTypeError(
+            f"état inconnu « {text} » (en attente, incomplète, proposée, acceptée, résolue, "
+            "clôturée ou reçue)")
+    return status.value
+
 
 EXPORT_HEAD = ["ref", "status", "received_at", "referrer_email", "source_message_id", "problems"]
 
@@ -35,15 +53,16 @@ def register(sub: Any) -> None:
     p = sub.add_parser("entries", help="consulter et exporter la liste d'attente")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     a = actions.add_parser("list", help="lister les inscriptions")
-    a.add_argument("--status", choices=[s.value for s in EntryStatus], help="filtrer par état")
+    a.add_argument("--status", type=status_arg, metavar="ÉTAT", help=STATUS_HELP)
     a.add_argument("--limit", type=int, default=200, help="nombre maximum de lignes (défaut 200)")
     a.set_defaults(handler=cmd_list)
     a = actions.add_parser("show", help="afficher une inscription et son historique")
-    a.add_argument("ref", help="référence, ex. E-7QK2M9")
+    a.add_argument("ref", metavar="RÉF", help="référence, ex. E-7QK2M9")
     a.set_defaults(handler=cmd_show)
     a = actions.add_parser("export", help="exporter (JSON ou CSV) vers la sortie standard")
-    a.add_argument("--format", choices=["json", "csv"], default="json")
-    a.add_argument("--status", choices=[s.value for s in EntryStatus])
+    a.add_argument("--format", choices=["json", "csv"], default="json",
+                   help="json (défaut, pour les scripts) ou csv")
+    a.add_argument("--status", type=status_arg, metavar="ÉTAT", help=STATUS_HELP)
     a.add_argument("--output", help="fichier de sortie (défaut : sortie standard)")
     a.set_defaults(handler=cmd_export)
     _register_actions(actions)
@@ -55,7 +74,7 @@ def _register_actions(actions: Any) -> None:
     """``status``, ``close``, ``reopen``, ``prioritize``, ``resend``, ``complete``, ``propose``."""
     def action(name: str, help_text: str, handler: Callable[[argparse.Namespace], int]) -> Any:
         a = actions.add_parser(name, help=help_text)
-        a.add_argument("ref", help="référence, ex. E-7QK2M9")
+        a.add_argument("ref", metavar="RÉF", help="référence, ex. E-7QK2M9")
         a.set_defaults(handler=handler)
         return a
 
@@ -92,7 +111,7 @@ def _operate(args: argparse.Namespace, operation: Callable[[operations.OpContext
     if deliver:
         counts = asyncio.run(OutboxWorker(app).deliver_due())
         if counts:
-            print("envois : " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+            print("envois : " + counts_text(counts, DELIVERY_WORDS))
     return 0
 
 
@@ -136,19 +155,20 @@ def cmd_propose(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     """A table of entries, oldest registration first."""
     app = app_of(args)
-    table = Table("Réf.", "État", "Inscrit le", "Patient", "CP", "Problèmes")
+    table = Table("Réf.", "État", "Inscrit le", "Patient", "CP", "À compléter")
     with app.db.sessions() as session:
         query = select(Entry).order_by(Entry.received_at, Entry.id).limit(args.limit)
         if args.status:
             query = query.where(Entry.status == args.status)
         rows = session.scalars(query).all()
         for entry in rows:
-            patient = " ".join(x for x in (entry.nom, entry.prenom) if x) or "—"
-            problems = ", ".join(dict.fromkeys(p["key"] for p in entry.problems)) or ""
-            table.add_row(entry.ref, entry.status, fr_date(entry.received_at), patient,
-                          entry.code_postal or "", problems)
+            patient = person_name(entry.nom, entry.prenom) or "—"
+            problems = ", ".join(dict.fromkeys(FRENCH_LABELS.get(p["key"], p["key"])
+                                               for p in entry.problems))
+            table.add_row(entry.ref, operations.status_word(entry.status),
+                          fr_date(entry.received_at), patient, entry.code_postal or "", problems)
     Console().print(table)
-    print(f"{len(rows)} inscription(s).")
+    print(f"{len(rows)} inscription{'s' if len(rows) > 1 else ''}.")
     return 0
 
 
@@ -159,7 +179,11 @@ def _find(session: Any, ref: str) -> Entry:
     return entry
 
 
-def _show_value(value: Any) -> str:
+def _show_value(key: str, value: Any) -> str:
+    if key in ("telephone", "referent_telephone"):
+        return phone_display(value)
+    if key == "sexe":
+        return {"F": "femme", "M": "homme"}.get(str(value), str(value))
     if isinstance(value, bool):
         return "oui" if value else "non"
     if hasattr(value, "strftime"):
@@ -167,17 +191,25 @@ def _show_value(value: Any) -> str:
     return str(value)
 
 
+def local_time(moment: dt.datetime) -> str:
+    """``jj/mm/aaaa hh:mm``, French local time (stored instants are UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     """One entry: fields, problems and history."""
     app = app_of(args)
     with app.db.sessions() as session:
         entry = _find(session, args.ref)
-        print(f"{entry.ref} — {entry.status} — inscrit le {fr_date(entry.received_at)}")
+        print(f"{entry.ref} — {operations.status_word(entry.status)} — "
+              f"{person_name(entry.nom, entry.prenom)} — inscription du {fr_date(entry.received_at)}")
         print(f"Adressé par : {entry.referrer_name or ''} <{entry.referrer_email or '?'}>")
         fields = entry_store.entry_fields(entry)
         for key in CANONICAL_KEYS:
             if key in fields:
-                print(f"  {FRENCH_LABELS[key]:<28} {_show_value(fields[key])}")
+                print(f"  {FRENCH_LABELS[key]:<28} {_show_value(key, fields[key])}")
         if entry.problems:
             print("À compléter :")
             for problem in entry.problems:
@@ -188,8 +220,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             print("\n".join(proposals))
         print("Historique :")
         for event in entry.events:
-            detail = ", ".join(f"{k}={v}" for k, v in event.detail.items() if k != "sent")
-            print(f"  {event.at.strftime('%d/%m/%Y %H:%M')} {event.kind} {detail}")
+            print(f"  {local_time(event.at)}  {event_text(event.kind, event.detail or {})}")
     return 0
 
 
