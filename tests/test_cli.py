@@ -28,7 +28,8 @@ def test_init_is_idempotent_and_run_once_processes_the_inbox(bot: Bot) -> None:
     ref = next(r["ref"] for r in rows if r["status"] == "waiting")
     shown = bot.cli("entries", "show", ref.lower())
     assert ref in shown.stdout and "inscription créée" in shown.stdout and "12/03/1948" in shown.stdout
-    table = list(csv.DictReader(io.StringIO(bot.cli("entries", "export", "--format", "csv").stdout)))
+    table = list(csv.DictReader(io.StringIO(bot.cli("entries", "export", "--format", "csv",
+                                                    "--excel-compat", "false").stdout)))
     assert {r["ref"] for r in table} == {r["ref"] for r in rows}
     row = next(r for r in table if r["ref"] == ref)
     assert row["date_naissance"] == "1948-03-12" and row["ald"] == "true"

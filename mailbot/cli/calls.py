@@ -15,6 +15,7 @@ from rich.table import Table
 from mailbot.cli.common import app_of
 from mailbot.clock import fr_date
 from mailbot.errors import NotFoundError, UsageError
+from parsers.cells import neutralise
 from store import calls, entries
 from store.models_recontact import CallOutcome
 from store.refs import normalise_ref
@@ -86,7 +87,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         buffer = io.StringIO(newline="")
         writer = csv.DictWriter(buffer, fieldnames=FIELDS)
         writer.writeheader()
-        writer.writerows(_plain(r) for r in rows)
+        writer.writerows({k: neutralise(v) for k, v in _plain(r).items()} for r in rows)
         _write(buffer.getvalue(), args.output)
         return 0
     table = Table("Réf.", "Patient", "Téléphone", "Motif", "Depuis", "Appels", "Dernier résultat")

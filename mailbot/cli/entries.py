@@ -18,6 +18,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from mailbot import operations
+from mailbot.cli import entries_export
 from mailbot.cli.common import app_of
 from mailbot.clock import PARIS, fr_date
 from mailbot.errors import NotFoundError, UsageError
@@ -25,6 +26,7 @@ from mailbot.matching.explain import proposal_lines
 from mailbot.operations.history import event_text
 from mailbot.operations.labels import DELIVERY_WORDS, counts_text
 from mailbot.outbound.delivery import OutboxWorker
+from parsers.cells import neutralise
 from parsers.people import person_name, phone_display
 from parsers.referral.types import CANONICAL_KEYS, FRENCH_LABELS
 from store import entries as entry_store
@@ -45,6 +47,16 @@ def status_arg(text: str) -> str:
     return status.value
 
 
+def yes_no_arg(text: str) -> bool:
+    """``oui``/``non``, ``true``/``false``, ``1``/``0``."""
+    folded = text.strip().lower()
+    if folded in ("oui", "o", "true", "vrai", "1", "yes"):
+        return True
+    if folded in ("non", "n", "false", "faux", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"« {text} » : attendu oui ou non")
+
+
 EXPORT_HEAD = ["ref", "status", "received_at", "referrer_email", "source_message_id", "problems"]
 
 
@@ -60,10 +72,16 @@ def register(sub: Any) -> None:
     a.add_argument("ref", metavar="RÉF", help="référence, ex. E-7QK2M9")
     a.set_defaults(handler=cmd_show)
     a = actions.add_parser("export", help="exporter (JSON ou CSV) vers la sortie standard")
-    a.add_argument("--format", choices=["json", "csv"], default="json",
-                   help="json (défaut, pour les scripts) ou csv")
+    a.add_argument("--format", choices=["json", "csv", "xlsx"], default="json",
+                   help="json (défaut, pour les scripts), csv (s'ouvre dans Excel) ou xlsx "
+                        "(classeur avec filtres)")
+    a.add_argument("--excel-compat", type=yes_no_arg, default=True, metavar="oui|non",
+                   help="csv pour Excel en français (défaut : oui ; « ; », en-têtes et mots "
+                        "français, dates jj/mm/aaaa) ; non = le format des scripts (« , », clés, "
+                        "dates ISO, true/false)")
     a.add_argument("--status", type=status_arg, metavar="ÉTAT", help=STATUS_HELP)
-    a.add_argument("--output", help="fichier de sortie (défaut : sortie standard)")
+    a.add_argument("--output", metavar="FICHIER",
+                   help="fichier de sortie (défaut : sortie standard)")
     a.set_defaults(handler=cmd_export)
     _register_actions(actions)
 
@@ -231,25 +249,37 @@ def cmd_export(args: argparse.Namespace) -> int:
         query = select(Entry).order_by(Entry.received_at, Entry.id)
         if args.status:
             query = query.where(Entry.status == args.status)
-        rows = [entry_store.export_row(e) for e in session.scalars(query)]
-    buffer = io.StringIO(newline="")
-    if args.format == "json":
-        json.dump(rows, buffer, ensure_ascii=False, indent=2)
-        buffer.write("\n")
-    else:
-        _write_csv(rows, buffer)
+        found = list(session.scalars(query))
+        rows = [entry_store.export_row(e) for e in found]
+        buffer = io.StringIO(newline="")
+        data: bytes | None = None
+        if args.format == "json":
+            json.dump(rows, buffer, ensure_ascii=False, indent=2)
+            buffer.write("\n")
+        elif args.format == "xlsx":
+            data = entries_export.workbook(found)
+        elif args.excel_compat:
+            buffer.write(entries_export.excel_csv(found))
+        else:
+            _write_csv(rows, buffer)
+    if data is None:
+        data = buffer.getvalue().encode("utf-8")
     if not args.output:
-        sys.stdout.write(buffer.getvalue())
+        if args.format == "xlsx" and sys.stdout.isatty():
+            raise UsageError("un classeur xlsx ne s'affiche pas : ajoutez --output liste.xlsx")
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
         return 0
     try:
-        with open(args.output, "w", encoding="utf-8", newline="") as out:
-            out.write(buffer.getvalue())
+        with open(args.output, "wb") as out:
+            out.write(data)
     except OSError as error:
         raise UsageError(f"écriture impossible dans {args.output} : {error.strerror}") from None
     return 0
 
 
 def _write_csv(rows: list[dict[str, Any]], out: Any) -> None:
+    """The machine CSV (``--excel-compat non``): keys, ISO dates, true/false; cells neutralised."""
     extra = sorted({k for row in rows for k in row} - set(EXPORT_HEAD) - set(CANONICAL_KEYS))
     head = EXPORT_HEAD + list(CANONICAL_KEYS) + extra
     writer = csv.DictWriter(out, fieldnames=head, extrasaction="ignore")
@@ -258,4 +288,4 @@ def _write_csv(rows: list[dict[str, Any]], out: Any) -> None:
         flat = {k: (" ".join(v) if isinstance(v, list) else
                     ("true" if v is True else "false" if v is False else v))
                 for k, v in row.items()}
-        writer.writerow(flat)
+        writer.writerow({k: neutralise(v) for k, v in flat.items()})
