@@ -39,10 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mailbot",
         description="Liste d'attente des patients sans médecin traitant, par messagerie sécurisée.",
     )
-    parser.add_argument("--config", metavar="PATH",
+    parser.add_argument("--config", metavar="FICHIER",
                         help="fichier de configuration (défaut : $MAILBOT_CONFIG, puis ./mailbot.toml)")
     parser.add_argument("-v", "--verbose", action="store_true",
-                        help="afficher aussi le journal (niveau INFO) sur la sortie d'erreur")
+                        help="afficher aussi le journal détaillé du robot sur la sortie d'erreur")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
     for module in SUBCOMMAND_MODULES:
         importlib.import_module(module).register(sub)

@@ -34,7 +34,7 @@ from store.models import Entry
 from store.refs import normalise_ref
 
 STATUS_HELP = ("filtrer par état : en attente, incomplète, proposée, acceptée, résolue, clôturée "
-               "ou reçue (les mots anglais waiting, closed… marchent aussi)")
+               "ou reçue (les codes des scripts marchent aussi)")
 
 
 def status_arg(text: str) -> str:

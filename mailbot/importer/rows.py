@@ -303,7 +303,7 @@ def _with_status(plan: RowPlan, by_key: dict[str, Any], ctx: RowContext) -> RowP
         if status is None:
             plan.outcome = "rejected"
             plan.why = (f"statut « {raw[:40]} » non compris (préciser avec --status "
-                        f"\"{raw[:40]}=waiting\", resolved, closed ou incomplete)")
+                        f"\"{raw[:40]}=en attente\", ou résolue, clôturée, incomplète)")
             return plan
     if status is None and by_key.get(col.GP) not in (None, ""):
         status = read_status("attribué")

@@ -27,7 +27,7 @@ from mailbot.importer.answers import columns_without_x
 from mailbot.importer.columns import Header, find_header
 from mailbot.importer.rows import RowContext, RowPlan, day_of, problem_words, read_row, text_of
 from mailbot.importer.sheets import read_sheets
-from mailbot.importer.statuses import Status, read_status
+from mailbot.importer.statuses import REASON_WORDS, Status, read_status
 from mailbot.workflows import problems as problem_list
 from store import appends, audit, entries
 from store.db import Database
@@ -323,7 +323,8 @@ class _Importer:
         result.detail = (f"même patient que la ligne {first.number}" if first is not None
                          else f"patient déjà inscrit ({existing.ref})")
         if plan.status not in (EntryStatus.WAITING, EntryStatus.INCOMPLETE):
-            result.notes.append(f"la feuille le dit sorti de la liste ({plan.reason}) : "
+            said = REASON_WORDS.get(plan.reason or "", plan.reason)
+            result.notes.append(f"la feuille le dit sorti de la liste ({said}) : "
                                 "à clôturer par un coordinateur si c'est le cas")
         return existing.id
 
