@@ -121,7 +121,7 @@ def test_demo_walks_through_and_says_where_to_look(tmp_path: Path) -> None:
     code, out, err = _run(tmp_path, "demo", "--dir", str(tmp_path / "demo"))
     assert code == 0, err
     assert "Premier passage" in out and "Second passage" in out
-    assert "quarantined" in out and "duplicate" in out and "ignored" in out
+    assert "en quarantaine" in out and "doublon" in out and "ignoré" in out
     assert "entries list" in out
     sent = list((tmp_path / "demo" / "var" / "outbox" / "new").iterdir())
     assert len(sent) == 4  # registered, incomplete, already registered, completed
