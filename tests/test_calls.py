@@ -32,7 +32,7 @@ def test_list_shows_who_to_phone_and_still_looking_confirms(bot: Bot) -> None:
     assert rows[0]["telephone"] == "+33545000001" and rows[0]["reason"] == "no_email"
     assert rows[0]["reason_label"] == "pas d'adresse e-mail" and rows[0]["attempts"] == 0
     table = bot.cli("calls", "list").stdout
-    assert "MARTIN Paul" in table and "+33545000001" in table and "2 patient(s) à appeler" in table
+    assert "MARTIN Paul" in table and "05 45 00 00 01" in table and "2 patient(s) à appeler" in table
 
     done = bot.cli("calls", "record", first.lower(), "--outcome", "still-looking", "--by", "Claire",
                    "--note", "rappelée, toujours sans médecin")

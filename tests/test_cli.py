@@ -20,15 +20,16 @@ def test_init_is_idempotent_and_run_once_processes_the_inbox(bot: Bot) -> None:
     bot.drop_example("02-hospital-incomplete.eml")
     run = bot.cli("run", "--once")
     assert "Messages reçus : 2" in run.stdout
-    assert "processed 2" in run.stdout
+    assert "2 traité" in run.stdout
     listing = bot.cli("entries", "list")
-    assert "DURAND" in listing.stdout and "incomplete" in listing.stdout
+    assert "DURAND" in listing.stdout and "Incomplète" in listing.stdout
     rows = json.loads(bot.cli("entries", "export", "--format", "json").stdout)
     assert {r["status"] for r in rows} == {"waiting", "incomplete"}
     ref = next(r["ref"] for r in rows if r["status"] == "waiting")
     shown = bot.cli("entries", "show", ref.lower())
-    assert ref in shown.stdout and "created" in shown.stdout and "12/03/1948" in shown.stdout
-    table = list(csv.DictReader(io.StringIO(bot.cli("entries", "export", "--format", "csv").stdout)))
+    assert ref in shown.stdout and "inscription créée" in shown.stdout and "12/03/1948" in shown.stdout
+    table = list(csv.DictReader(io.StringIO(bot.cli("entries", "export", "--format", "csv",
+                                                    "--excel-compat", "false").stdout)))
     assert {r["ref"] for r in table} == {r["ref"] for r in rows}
     row = next(r for r in table if r["ref"] == ref)
     assert row["date_naissance"] == "1948-03-12" and row["ald"] == "true"
@@ -120,7 +121,7 @@ def test_demo_walks_through_and_says_where_to_look(tmp_path: Path) -> None:
     code, out, err = _run(tmp_path, "demo", "--dir", str(tmp_path / "demo"))
     assert code == 0, err
     assert "Premier passage" in out and "Second passage" in out
-    assert "quarantined" in out and "duplicate" in out and "ignored" in out
+    assert "en quarantaine" in out and "doublon" in out and "ignoré" in out
     assert "entries list" in out
     sent = list((tmp_path / "demo" / "var" / "outbox" / "new").iterdir())
     assert len(sent) == 4  # registered, incomplete, already registered, completed

@@ -63,7 +63,7 @@ def test_each_command_is_run_audited_and_answered_in_a_threaded_reply(bot: Bot) 
     body = body_of(answer)
     status = body.split(f"> STATUT {ref}")[1]
     assert "en attente d'un médecin" in status.split(">")[0]
-    assert "DURAND Marie" in status and "+33612345678" in status
+    assert "DURAND Marie" in status and "06 12 34 56 78" in status
     assert f"> clôturer {ref.lower()} déménagé à Lyon\nEffectué : {ref} clôturée (déménagement)" in body
     assert "> Peux-tu regarder ?\nREFUSÉ : ligne non comprise" in body
     assert "PROPOSER E-xxxx A <RPPS du médecin>" in body  # help text, after an error

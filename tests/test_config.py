@@ -108,6 +108,16 @@ def test_the_line_of_a_toml_error_is_quoted(tmp_path: Path) -> None:
     assert "ligne 3, colonne 8 (« name = CPTS Exemple ») : valeur illisible" in str(caught.value)
 
 
+def test_a_misspelt_required_key_is_named_with_its_right_spelling(tmp_path: Path) -> None:
+    path = tmp_path / "mailbot.toml"
+    path.write_text(MINIMAL_TOML.replace("address =", "adresse =", 1), encoding="utf-8")
+    assert "adresse =" in path.read_text(encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "identity.adresse" in str(caught.value)
+    assert "vouliez-vous dire « address »" in str(caught.value)
+
+
 @pytest.mark.parametrize(("change", "suggested"), [
     ({"identity": {"adresse": "liste@cpts.mssante.fr", "name": "CPTS"}}, "address"),
     ({"senders": {"partner": ["x.fr"]}}, "partners"),

@@ -62,7 +62,7 @@ def test_complete_and_resend_from_the_cli(bot: Bot) -> None:
     assert row_of(bot, ref)["status"] == "waiting"
     [ack] = bot.sent()
     out = bot.cli("entries", "resend", ref).stdout
-    assert "demande de compléments" in out and "envois : 1 sent" in out
+    assert "demande de compléments" in out and "envois : 1 envoyé" in out
     copy = bot.sent()[-1]
     assert copy["Subject"] == ack["Subject"] and copy["Message-ID"] != ack["Message-ID"]
 
@@ -72,7 +72,7 @@ def test_propose_from_the_cli_sends_the_proposal(bot: Bot) -> None:
         add_gp(session, 1)
         ref = add_entry(session, 1, received=T0 - dt.timedelta(days=30)).ref
     out = bot.cli("entries", "propose", ref, "--gp", rpps(1)).stdout
-    assert f"{ref} proposée à Dr Paul GP1" in out and "envois : 1 sent" in out
+    assert f"{ref} proposée à Dr Paul GP1" in out and "envois : 1 envoyé" in out
     [proposal_mail] = bot.sent()
     assert proposal_mail["To"] == gp_email(1)
     with bot.app.db.sessions() as session:

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from mailbot.cli.french import FrenchParser
 from mailbot.errors import MailbotError
 from store.db import DatabaseError
 
@@ -37,12 +38,14 @@ SUBCOMMAND_MODULES: list[str] = [
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = FrenchParser(
         prog="mailbot",
         description="Liste d'attente des patients sans médecin traitant, par messagerie sécurisée.",
     )
-    parser.add_argument("--config", metavar="PATH",
+    parser.add_argument("--config", metavar="FICHIER",
                         help="fichier de configuration (défaut : $MAILBOT_CONFIG, puis ./mailbot.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="afficher aussi le journal détaillé du robot sur la sortie d'erreur")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
     for module in SUBCOMMAND_MODULES:
         importlib.import_module(module).register(sub)

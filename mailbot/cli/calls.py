@@ -15,6 +15,9 @@ from rich.table import Table
 from mailbot.cli.common import app_of
 from mailbot.clock import fr_date
 from mailbot.errors import NotFoundError, UsageError
+from mailbot.operations.labels import status_word
+from parsers.cells import neutralise
+from parsers.people import person_name, phone_display
 from store import calls, entries
 from store.models_recontact import CallOutcome
 from store.refs import normalise_ref
@@ -39,7 +42,8 @@ def register(sub: Any) -> None:
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     a = actions.add_parser("list", help="patients à appeler (les moins récemment essayés d'abord)")
     a.add_argument("--all", action="store_true", help="inclure les appels terminés")
-    a.add_argument("--format", choices=["text", "json", "csv"], default="text")
+    a.add_argument("--format", choices=["text", "json", "csv"], default="text",
+                   help="text (tableau, défaut), json ou csv (pour un tableur)")
     a.add_argument("--output", help="fichier de sortie (défaut : sortie standard)")
     a.set_defaults(handler=cmd_list)
     a = actions.add_parser("record", help="enregistrer le résultat d'un appel")
@@ -85,17 +89,18 @@ def cmd_list(args: argparse.Namespace) -> int:
         buffer = io.StringIO(newline="")
         writer = csv.DictWriter(buffer, fieldnames=FIELDS)
         writer.writeheader()
-        writer.writerows(_plain(r) for r in rows)
+        writer.writerows({k: neutralise(v) for k, v in _plain(r).items()} for r in rows)
         _write(buffer.getvalue(), args.output)
         return 0
     table = Table("Réf.", "Patient", "Téléphone", "Motif", "Depuis", "Appels", "Dernier résultat")
     for r in rows:
-        patient = " ".join(x for x in (r.nom, r.prenom) if x) or "—"
+        patient = person_name(r.nom, r.prenom) or "—"
         last = calls.OUTCOME_LABELS.get(r.last_outcome or "", "") if r.last_outcome else ""
         if r.closed_at:
             last = f"terminé : {calls.OUTCOME_LABELS.get(r.outcome or '', r.outcome or '')}"
         reason = r.reason_label + (f" ({r.detail})" if r.detail else "")
-        table.add_row(r.ref, patient, r.telephone or "aucun", reason, fr_date(r.added_at),
+        table.add_row(r.ref, patient, phone_display(r.telephone) or "aucun", reason,
+                      fr_date(r.added_at),
                       str(r.attempts), last)
     console = Console(file=io.StringIO(), width=160) if args.output else Console(width=160)
     console.print(table)
@@ -129,7 +134,8 @@ def cmd_record(args: argparse.Namespace) -> int:
         status, closed = entry.status, item.closed_at is not None
     label = calls.OUTCOME_LABELS[outcome]
     if closed:
-        print(f"{ref} : {label} — retiré de la liste d'appels (inscription {status}).")
+        print(f"{ref} : {label} — retiré de la liste d'appels (inscription "
+              f"{status_word(status).lower()}).")
     else:
         print(f"{ref} : {label} — reste sur la liste d'appels.")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from mailbot import logs
 from mailbot.app import App
@@ -17,10 +18,18 @@ def config_of(args: argparse.Namespace) -> Config:
 
 
 def app_of(args: argparse.Namespace, *, clock: Clock | None = None, check_schema: bool = True,
-           log_format: str | None = None) -> App:
-    """Load the configuration, set up logging and build the application context."""
+           log_format: str | None = None, daemon: bool = False) -> App:
+    """Load the configuration, set up logging and build the application context.
+
+    On the terminal a command prints its result, not a journal: the configured level (INFO)
+    applies in the daemon, to a log file, or with ``-v``; otherwise only warnings reach stderr.
+    """
     config = config_of(args)
-    logs.setup(config.logging.level, log_format or config.logging.format, config.logging.file)
+    level = config.logging.level
+    quiet = not (daemon or config.logging.file or getattr(args, "verbose", False))
+    if quiet and logging.getLevelName(level.upper()) < logging.WARNING:
+        level = "WARNING"
+    logs.setup(level, log_format or config.logging.format, config.logging.file)
     app = App.from_config(config, clock=clock)
     validate_schedules(app)
     if check_schema:

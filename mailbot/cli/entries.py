@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import datetime as dt
 import getpass
 import io
 import json
@@ -17,16 +18,44 @@ from rich.table import Table
 from sqlalchemy import select
 
 from mailbot import operations
+from mailbot.cli import entries_export
 from mailbot.cli.common import app_of
-from mailbot.clock import fr_date
+from mailbot.clock import PARIS, fr_date
 from mailbot.errors import NotFoundError, UsageError
 from mailbot.matching.explain import proposal_lines
+from mailbot.operations.history import event_text
+from mailbot.operations.labels import DELIVERY_WORDS, counts_text
 from mailbot.outbound.delivery import OutboxWorker
-from mailbot.workflows import reply_decision
+from parsers.cells import neutralise
+from parsers.people import person_name, phone_display
 from parsers.referral.types import CANONICAL_KEYS, FRENCH_LABELS
 from store import entries as entry_store
-from store.models import Entry, EntryStatus
+from store.models import Entry
 from store.refs import normalise_ref
+
+STATUS_HELP = ("filtrer par état : en attente, incomplète, proposée, acceptée, résolue, clôturée "
+               "ou reçue (les codes des scripts marchent aussi)")
+
+
+def status_arg(text: str) -> str:
+    """``--status "en attente"`` (or ``waiting``) → the stored status."""
+    status = operations.status_from_text(text)
+    if status is None:
+        raise argparse.ArgumentTypeError(
+            f"état inconnu « {text} » (en attente, incomplète, proposée, acceptée, résolue, "
+            "clôturée ou reçue)")
+    return status.value
+
+
+def yes_no_arg(text: str) -> bool:
+    """``oui``/``non``, ``true``/``false``, ``1``/``0``."""
+    folded = text.strip().lower()
+    if folded in ("oui", "o", "true", "vrai", "1", "yes"):
+        return True
+    if folded in ("non", "n", "false", "faux", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"« {text} » : attendu oui ou non")
+
 
 EXPORT_HEAD = ["ref", "status", "received_at", "referrer_email", "source_message_id", "problems"]
 
@@ -36,16 +65,23 @@ def register(sub: Any) -> None:
     p = sub.add_parser("entries", help="consulter et exporter la liste d'attente")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     a = actions.add_parser("list", help="lister les inscriptions")
-    a.add_argument("--status", choices=[s.value for s in EntryStatus], help="filtrer par état")
+    a.add_argument("--status", type=status_arg, metavar="ÉTAT", help=STATUS_HELP)
     a.add_argument("--limit", type=int, default=200, help="nombre maximum de lignes (défaut 200)")
     a.set_defaults(handler=cmd_list)
     a = actions.add_parser("show", help="afficher une inscription et son historique")
-    a.add_argument("ref", help="référence, ex. E-7QK2M9")
+    a.add_argument("ref", metavar="RÉF", help="référence, ex. E-7QK2M9")
     a.set_defaults(handler=cmd_show)
     a = actions.add_parser("export", help="exporter (JSON ou CSV) vers la sortie standard")
-    a.add_argument("--format", choices=["json", "csv"], default="json")
-    a.add_argument("--status", choices=[s.value for s in EntryStatus])
-    a.add_argument("--output", help="fichier de sortie (défaut : sortie standard)")
+    a.add_argument("--format", choices=["json", "csv", "xlsx"], default="json",
+                   help="json (défaut, pour les scripts), csv (s'ouvre dans Excel) ou xlsx "
+                        "(classeur avec filtres)")
+    a.add_argument("--excel-compat", type=yes_no_arg, default=True, metavar="oui|non",
+                   help="csv pour Excel en français (défaut : oui ; « ; », en-têtes et mots "
+                        "français, dates jj/mm/aaaa) ; non = le format des scripts (« , », clés, "
+                        "dates ISO, true/false)")
+    a.add_argument("--status", type=status_arg, metavar="ÉTAT", help=STATUS_HELP)
+    a.add_argument("--output", metavar="FICHIER",
+                   help="fichier de sortie (défaut : sortie standard)")
     a.set_defaults(handler=cmd_export)
     _register_actions(actions)
 
@@ -56,7 +92,7 @@ def _register_actions(actions: Any) -> None:
     """``status``, ``close``, ``reopen``, ``prioritize``, ``resend``, ``complete``, ``propose``."""
     def action(name: str, help_text: str, handler: Callable[[argparse.Namespace], int]) -> Any:
         a = actions.add_parser(name, help=help_text)
-        a.add_argument("ref", help="référence, ex. E-7QK2M9")
+        a.add_argument("ref", metavar="RÉF", help="référence, ex. E-7QK2M9")
         a.set_defaults(handler=handler)
         return a
 
@@ -93,7 +129,7 @@ def _operate(args: argparse.Namespace, operation: Callable[[operations.OpContext
     if deliver:
         counts = asyncio.run(OutboxWorker(app).deliver_due())
         if counts:
-            print("envois : " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+            print("envois : " + counts_text(counts, DELIVERY_WORDS))
     return 0
 
 
@@ -137,19 +173,20 @@ def cmd_propose(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     """A table of entries, oldest registration first."""
     app = app_of(args)
-    table = Table("Réf.", "État", "Inscrit le", "Patient", "CP", "Problèmes")
+    table = Table("Réf.", "État", "Inscrit le", "Patient", "CP", "À compléter")
     with app.db.sessions() as session:
         query = select(Entry).order_by(Entry.received_at, Entry.id).limit(args.limit)
         if args.status:
             query = query.where(Entry.status == args.status)
         rows = session.scalars(query).all()
         for entry in rows:
-            patient = " ".join(x for x in (entry.nom, entry.prenom) if x) or "—"
-            problems = ", ".join(dict.fromkeys(p["key"] for p in entry.problems)) or ""
-            table.add_row(entry.ref, entry.status, fr_date(entry.received_at), patient,
-                          entry.code_postal or "", problems)
+            patient = person_name(entry.nom, entry.prenom) or "—"
+            problems = ", ".join(dict.fromkeys(FRENCH_LABELS.get(p["key"], p["key"])
+                                               for p in entry.problems))
+            table.add_row(entry.ref, operations.status_word(entry.status),
+                          fr_date(entry.received_at), patient, entry.code_postal or "", problems)
     Console().print(table)
-    print(f"{len(rows)} inscription(s).")
+    print(f"{len(rows)} inscription{'s' if len(rows) > 1 else ''}.")
     return 0
 
 
@@ -160,7 +197,11 @@ def _find(session: Any, ref: str) -> Entry:
     return entry
 
 
-def _show_value(value: Any) -> str:
+def _show_value(key: str, value: Any) -> str:
+    if key in ("telephone", "referent_telephone"):
+        return phone_display(value)
+    if key == "sexe":
+        return {"F": "femme", "M": "homme"}.get(str(value), str(value))
     if isinstance(value, bool):
         return "oui" if value else "non"
     if hasattr(value, "strftime"):
@@ -168,20 +209,11 @@ def _show_value(value: Any) -> str:
     return str(value)
 
 
-_QUESTIONS = {"proposal": "proposition", "followup": "suivi", "recontact": "recontact"}
-
-
-def _event_text(kind: str, detail: dict[str, Any]) -> str:
-    """One history line; a reply read says its outcome, rule and evidence in French."""
-    if kind == "reply_read":
-        question = _QUESTIONS.get(str(detail.get("question")), str(detail.get("question")))
-        outcome = str(detail.get("outcome"))
-        return (f"réponse lue ({question}) : {reply_decision.OUTCOME_LABELS.get(outcome, outcome)}"
-                f" — {reply_decision.describe(detail.get('rule'), detail.get('evidence'))}")
-    if kind == "recontact_opt_out":
-        return "ne souhaite plus recevoir de messages : recontact arrêté"
-    text = ", ".join(f"{k}={v}" for k, v in detail.items() if k != "sent")
-    return f"{kind} {text}"
+def local_time(moment: dt.datetime) -> str:
+    """``jj/mm/aaaa hh:mm``, French local time (stored instants are UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -189,7 +221,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     app = app_of(args)
     with app.db.sessions() as session:
         entry = _find(session, args.ref)
-        print(f"{entry.ref} — {entry.status} — inscrit le {fr_date(entry.received_at)}")
+        print(f"{entry.ref} — {operations.status_word(entry.status)} — "
+              f"{person_name(entry.nom, entry.prenom)} — inscription du {fr_date(entry.received_at)}")
         print(f"Adressé par : {entry.referrer_name or ''} <{entry.referrer_email or '?'}>")
         if entry.recontact_opt_out_at is not None:
             print(f"Recontact arrêté le {fr_date(entry.recontact_opt_out_at)} "
@@ -197,7 +230,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         fields = entry_store.entry_fields(entry)
         for key in CANONICAL_KEYS:
             if key in fields:
-                print(f"  {FRENCH_LABELS[key]:<28} {_show_value(fields[key])}")
+                print(f"  {FRENCH_LABELS[key]:<28} {_show_value(key, fields[key])}")
         if entry.problems:
             print("À compléter :")
             for problem in entry.problems:
@@ -208,7 +241,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             print("\n".join(proposals))
         print("Historique :")
         for event in entry.events:
-            print(f"  {event.at.strftime('%d/%m/%Y %H:%M')} {_event_text(event.kind, event.detail)}")
+            print(f"  {local_time(event.at)}  {event_text(event.kind, event.detail or {})}")
     return 0
 
 
@@ -219,25 +252,37 @@ def cmd_export(args: argparse.Namespace) -> int:
         query = select(Entry).order_by(Entry.received_at, Entry.id)
         if args.status:
             query = query.where(Entry.status == args.status)
-        rows = [entry_store.export_row(e) for e in session.scalars(query)]
-    buffer = io.StringIO(newline="")
-    if args.format == "json":
-        json.dump(rows, buffer, ensure_ascii=False, indent=2)
-        buffer.write("\n")
-    else:
-        _write_csv(rows, buffer)
+        found = list(session.scalars(query))
+        rows = [entry_store.export_row(e) for e in found]
+        buffer = io.StringIO(newline="")
+        data: bytes | None = None
+        if args.format == "json":
+            json.dump(rows, buffer, ensure_ascii=False, indent=2)
+            buffer.write("\n")
+        elif args.format == "xlsx":
+            data = entries_export.workbook(found)
+        elif args.excel_compat:
+            buffer.write(entries_export.excel_csv(found))
+        else:
+            _write_csv(rows, buffer)
+    if data is None:
+        data = buffer.getvalue().encode("utf-8")
     if not args.output:
-        sys.stdout.write(buffer.getvalue())
+        if args.format == "xlsx" and sys.stdout.isatty():
+            raise UsageError("un classeur xlsx ne s'affiche pas : ajoutez --output liste.xlsx")
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
         return 0
     try:
-        with open(args.output, "w", encoding="utf-8", newline="") as out:
-            out.write(buffer.getvalue())
+        with open(args.output, "wb") as out:
+            out.write(data)
     except OSError as error:
         raise UsageError(f"écriture impossible dans {args.output} : {error.strerror}") from None
     return 0
 
 
 def _write_csv(rows: list[dict[str, Any]], out: Any) -> None:
+    """The machine CSV (``--excel-compat non``): keys, ISO dates, true/false; cells neutralised."""
     extra = sorted({k for row in rows for k in row} - set(EXPORT_HEAD) - set(CANONICAL_KEYS))
     head = EXPORT_HEAD + list(CANONICAL_KEYS) + extra
     writer = csv.DictWriter(out, fieldnames=head, extrasaction="ignore")
@@ -246,4 +291,4 @@ def _write_csv(rows: list[dict[str, Any]], out: Any) -> None:
         flat = {k: (" ".join(v) if isinstance(v, list) else
                     ("true" if v is True else "false" if v is False else v))
                 for k, v in row.items()}
-        writer.writerow(flat)
+        writer.writerow({k: neutralise(v) for k, v in flat.items()})

@@ -57,10 +57,11 @@ def register(sub: Any) -> None:
     p = sub.add_parser("gps", help="médecins volontaires : liste, inscription, pause, import")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     a = actions.add_parser("list", help="lister les médecins")
-    a.add_argument("--format", choices=["text", "json"], default="text")
+    a.add_argument("--format", choices=["text", "json"], default="text",
+                   help="text (tableau, défaut) ou json")
     a.set_defaults(handler=cmd_list)
     a = actions.add_parser("show", help="un médecin en détail, avec son historique")
-    a.add_argument("rpps")
+    a.add_argument("rpps", metavar="RPPS", help="numéro RPPS du médecin (11 chiffres)")
     a.set_defaults(handler=cmd_show)
     a = actions.add_parser("add", help="inscrire un médecin")
     a.add_argument("--rpps", required=True, help="numéro RPPS (11 chiffres)")
@@ -68,16 +69,17 @@ def register(sub: Any) -> None:
     a.set_defaults(handler=cmd_add)
     a = actions.add_parser("set", help="modifier un médecin (--cp et --communes remplacent "
                                        "ensemble la liste des lieux servis)")
-    a.add_argument("rpps")
+    a.add_argument("rpps", metavar="RPPS", help="numéro RPPS du médecin (11 chiffres)")
     _add_fields(a)
     a.set_defaults(handler=cmd_set)
     for name, text, handler in (("pause", "suspendre les propositions à un médecin", cmd_pause),
                                 ("resume", "reprendre les propositions à un médecin", cmd_resume)):
         a = actions.add_parser(name, help=text)
-        a.add_argument("rpps")
+        a.add_argument("rpps", metavar="RPPS", help="numéro RPPS du médecin (11 chiffres)")
         a.set_defaults(handler=handler)
     a = actions.add_parser("fairness", help="équité : attente par groupe de priorité")
-    a.add_argument("--format", choices=["text", "json"], default="text")
+    a.add_argument("--format", choices=["text", "json"], default="text",
+                   help="text (tableau, défaut) ou json")
     a.set_defaults(handler=cmd_fairness)
     a = actions.add_parser("import", help="inscrire ou mettre à jour des médecins depuis un CSV")
     a.add_argument("file", help="fichier CSV (séparateur ; ou ,), une ligne par médecin ; "

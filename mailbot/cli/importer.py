@@ -19,8 +19,10 @@ from mailbot.errors import UsageError
 from mailbot.importer.columns import parse_overrides
 from mailbot.importer.run import ImportOptions, ImportReport, RowResult, run_import
 from mailbot.importer.statuses import Status
+from mailbot.operations.labels import status_from_text
 from mailbot.stats.groups import label
 from parsers.referral.labels import normalise
+from parsers.referral.types import FRENCH_LABELS
 from store.models import EntryStatus
 
 OUTCOME_WORDS = {
@@ -51,8 +53,9 @@ def register(sub: Any) -> None:
                         "telephone…), nom_prenom, cp_commune, contact, statut, date_inscription, "
                         "date_sortie, motif_sortie, mail_referent, medecin_attribue, ou ignorer")
     p.add_argument("--status", action="append", default=[], metavar="\"TEXTE=ÉTAT[:MOTIF]\"",
-                   help="sens d'un statut écrit dans la feuille : waiting, incomplete, resolved "
-                        "ou closed, avec un motif (ex. \"Parti=closed:déménagé\")")
+                   help="sens d'un statut écrit dans la feuille : en attente, incomplète, "
+                        "résolue ou clôturée, avec un motif si besoin "
+                        "(ex. \"Parti=clôturée:déménagé\")")
     p.add_argument("--assume-consent", action="store_true",
                    help="tous les patients de la liste ont donné leur accord (case absente ou "
                         "vide = oui)")
@@ -68,15 +71,12 @@ def parse_statuses(pairs: list[str]) -> dict[str, Status]:
     for pair in pairs:
         text, sep, meaning = pair.rpartition("=")
         state, _, reason = meaning.partition(":")
-        try:
-            status = EntryStatus(state.strip().lower())
-        except ValueError:
-            status = None
+        status = status_from_text(state)
         if not sep or not text.strip() or status not in (
                 EntryStatus.WAITING, EntryStatus.INCOMPLETE, EntryStatus.RESOLVED,
                 EntryStatus.CLOSED):
-            raise UsageError(f"--status « {pair} » : attendu « Texte=waiting|incomplete|resolved|"
-                             "closed[:motif] »")
+            raise UsageError(f"--status « {pair} » : attendu « Texte=état[:motif] », l'état étant "
+                             "en attente, incomplète, résolue ou clôturée")
         assert status is not None
         out[normalise(text)] = Status(status, reason.strip() or None)
     return out
@@ -91,7 +91,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     options = ImportOptions(
         sheets=args.sheet, overrides=parse_overrides(args.map),
         statuses=parse_statuses(args.status), assume_consent=args.assume_consent,
-        dry_run=args.dry_run, batch_rows=app.config.coordination.import_batch_rows)
+        dry_run=args.dry_run, batch_rows=app.config.coordination.import_batch_rows,
+        territory=(*app.config.intake.postal_codes, *app.config.intake.postal_code_prefixes))
     now = parse_at(args.at) if args.at else app.clock.now()
     tz = ZoneInfo(app.config.jobs.timezone)
     console = Console(stderr=True)
@@ -126,6 +127,25 @@ def _row_line(row: RowResult, dry_run: bool) -> str:
     return line + "".join(f"\n{' ' * 8}· {note}" for note in row.notes)
 
 
+COLUMN_LABELS = {
+    "statut": "Statut", "date_inscription": "Date d'inscription", "date_sortie": "Date de sortie",
+    "motif_sortie": "Motif de sortie", "mail_referent": "E-mail du référent",
+    "medecin_attribue": "Médecin attribué", "nom_prenom": "Nom et prénom",
+    "prenom_nom": "Prénom et nom", "cp_commune": "Code postal et commune", "contact": "Contact",
+}
+
+
+def column_label(key: str) -> str:
+    """What a column was understood as, in French (``date_naissance`` → « Date de naissance »)."""
+    return FRENCH_LABELS.get(key) or COLUMN_LABELS.get(key, key)
+
+
+def plural(count: int, word: str, many: str | None = None, *, bare: bool = False) -> str:
+    """``1 doublon``, ``2 doublons``, ``0 doublon`` (French: 0 and 1 take the singular)."""
+    form = word if count <= 1 else (many or word + "s")
+    return form if bare else f"{count} {form}"
+
+
 def render_report(report: ImportReport) -> str:
     """The import as a coordinator reads it: sheets understood, rows, summary."""
     lines = [f"Fichier {report.file} (empreinte {report.sha256[:12]})"
@@ -135,20 +155,27 @@ def render_report(report: ImportReport) -> str:
             lines.append(f"Feuille « {sheet.name} » : pas d'en-tête reconnu, ignorée.")
             continue
         lines.append(f"Feuille « {sheet.name} » : en-tête ligne {sheet.header_row} ; colonnes "
-                     f"lues : {', '.join(sheet.columns)}"
+                     f"lues : {', '.join(column_label(c) for c in sheet.columns)}"
                      + (f" ; non comprises : {', '.join(sheet.unknown)}" if sheet.unknown else "")
                      + (f" ; sans statut écrit, les lignes sont « {label(sheet.status).lower()} »"
                         " d'après le nom de la feuille" if sheet.status else ""))
+    # The real run lists every row as the trial does (blank rows left out).
     shown = [r for r in report.rows if not (r.outcome == "skipped" and r.detail == "ligne vide")]
-    if not report.dry_run:
-        shown = [r for r in shown if r.outcome in ("incomplete", "duplicate", "rejected")]
     lines += [_row_line(row, report.dry_run) for row in shown]
+    undated = sum(1 for r in report.rows
+                  if r.no_received_date and r.outcome in ("created", "incomplete"))
+    if undated:
+        lines.append(f"{plural(undated, 'ligne')} sans date d'inscription : "
+                     + ("leur" if undated > 1 else "son") + " rang est la date de l'import.")
     counts = report.counts()
-    verb = "à créer" if report.dry_run else "créées"
+    created = counts["created"] + counts["incomplete"]
+    verb = "à créer" if report.dry_run else plural(created, "créée", bare=True)
     lines.append(
-        f"Résumé : {counts['created'] + counts['incomplete']} {verb} (dont {counts['incomplete']} "
-        f"incomplètes), {counts['duplicate']} doublons, {counts['already']} déjà importées, "
-        f"{counts['rejected']} rejetées, {counts['skipped']} ignorées (vides ou totaux).")
+        f"Résumé : {created} {verb} (dont {plural(counts['incomplete'], 'incomplète')}), "
+        f"{plural(counts['duplicate'], 'doublon')}, "
+        f"{plural(counts['already'], 'déjà importée', 'déjà importées')}, "
+        f"{plural(counts['rejected'], 'rejetée')}, "
+        f"{plural(counts['skipped'], 'ignorée')} (vides ou totaux).")
     if not report.dry_run and report.batch_id is not None:
         lines.append(f"Import n° {report.batch_id} enregistré dans le journal d'audit.")
     return "\n".join(lines) + "\n"

@@ -10,6 +10,7 @@ from mailbot.app import App
 from mailbot.cli.common import app_of
 from mailbot.daemon.single import only_process
 from mailbot.inbound.pipeline import Pipeline
+from mailbot.operations.labels import DELIVERY_WORDS, INBOUND_STATES, counts_text
 from mailbot.transports.factory import inbound_transport
 
 
@@ -19,13 +20,13 @@ def register(sub: Any) -> None:
     p.add_argument("--once", action="store_true",
                    help="traiter tout ce qui est en attente puis s'arrêter")
     p.add_argument("--log-format", choices=["text", "json"], default=None,
-                   help="format du journal (json pour les collecteurs)")
+                   help="format du journal : text (défaut) ou json (pour les collecteurs)")
     p.set_defaults(handler=cmd_run)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Process pending work once, or run the daemon until SIGTERM/SIGINT."""
-    app = app_of(args, log_format=args.log_format)
+    app = app_of(args, log_format=args.log_format, daemon=not args.once)
     with only_process(app.db):
         return _run(args, app)
 
@@ -36,9 +37,9 @@ def _run(args: argparse.Namespace, app: App) -> int:
         state_dir = app.config.source.parent if app.config.source else None
         pipeline = Pipeline(app, inbound_transport(app.config.inbound, state_dir))
         report = asyncio.run(pipeline.run_once())
-        states = ", ".join(f"{k} {v}" for k, v in sorted(report.states.items())) or "aucun"
-        sent = ", ".join(f"{k} {v}" for k, v in sorted(report.delivery.items())) or "aucun"
-        print(f"Messages reçus : {report.fetched} ; états : {states} ; envois : {sent}.")
+        states = counts_text(report.states, INBOUND_STATES)
+        sent = counts_text(report.delivery, DELIVERY_WORDS)
+        print(f"Messages reçus : {report.fetched} ; issue : {states} ; envois : {sent}.")
         return 0
     from mailbot.daemon.loop import Daemon
 

@@ -120,8 +120,16 @@ def _known_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 def from_validation(error: ValidationError, file: str, model: type[BaseModel]) -> ConfigError:
     """The first error of a validation, as a :class:`ConfigError` naming the key (``model`` is
-    the validated class, whose keys are suggested for an unknown one)."""
-    first = error.errors()[0]
+    the validated class, whose keys are suggested for an unknown one).
+
+    A misspelt key (``adresse``) comes first: it also makes the right one (``address``)
+    missing, and the suggestion is what the user needs to read."""
+    errors = error.errors()
+    typos = [e for e in errors if e["type"] == "extra_forbidden" and e["loc"]
+             and isinstance(e["loc"][-1], str)
+             and difflib.get_close_matches(e["loc"][-1], _known_keys(model, tuple(e["loc"])),
+                                           n=1, cutoff=0.6)]
+    first = typos[0] if typos else errors[0]
     loc = tuple(first["loc"])
     key = _format_loc(loc)
     kind = first["type"]

@@ -17,10 +17,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailbot.importer import columns as col
+from mailbot.importer.answers import NAME_KEYS, read_name, read_yes_no
+from mailbot.importer.communes import postal_codes
 from mailbot.importer.statuses import Status, is_blank, read_status
 from parsers.referral.labels import CONTACT, CP_COMMUNE, IGNORED, NOM_PRENOM, PRENOM_NOM, normalise
 from parsers.referral.required import missing_problems
-from parsers.referral.types import CANONICAL_KEYS, FieldProblem, FieldValue
+from parsers.referral.types import (
+    BOOLEAN_KEYS,
+    CANONICAL_KEYS,
+    FRENCH_LABELS,
+    FieldProblem,
+    FieldValue,
+)
 from parsers.referral.values import (
     CIVILITY,
     parse_date,
@@ -53,26 +61,37 @@ class RowPlan:
     resolved_at: dt.datetime | None = None
     referrer_email: str | None = None
     notes: list[str] = field(default_factory=list)
+    no_received_date: bool = False  # the registration date cell is empty (said once, summed up)
     entry_id: int | None = None   # once registered: the entry it created or was merged into
     ref: str | None = None
 
     def fingerprint(self) -> str:
         """The patient and registration date, hashed: the same row in another version of the file."""
         who = (self.fields.get("ins")
-               or identity_key(_str(self.fields.get("nom")), _str(self.fields.get("prenom")),
-                               _date(self.fields.get("date_naissance")))
+               or identity_key(text_of(self.fields.get("nom")), text_of(self.fields.get("prenom")),
+                               day_of(self.fields.get("date_naissance")))
                or "|".join(normalise(str(self.fields.get(k, ""))) for k in ("nom", "prenom",
                                                                            "code_postal")))
         when = self.received_at.date().isoformat() if self.received_at else "?"
         return hashlib.sha256(f"{who}|{when}".encode()).hexdigest()
 
 
-def _str(value: Any) -> str | None:
+def text_of(value: Any) -> str | None:
+    """``value`` if it is text."""
     return value if isinstance(value, str) else None
 
 
-def _date(value: Any) -> dt.date | None:
+def day_of(value: Any) -> dt.date | None:
+    """``value`` if it is a date."""
     return value if isinstance(value, dt.date) else None
+
+
+def problem_words(problem: FieldProblem) -> str:
+    """"Date de naissance (la date « 31/02/1980 » n'existe pas)": a missing field by its label,
+    a wrong one with why (the message quotes the cell)."""
+    label = FRENCH_LABELS.get(problem.key, problem.key)
+    return label if problem.code == "missing" and problem.message == "information manquante" else (
+        f"{label} ({problem.message})")
 
 
 @dataclass(frozen=True)
@@ -85,6 +104,8 @@ class RowContext:
     epoch_1904: bool = False
     statuses: Mapping[str, Status] = field(default_factory=dict)  # --status overrides
     sheet_status: Status | None = None  # said by the sheet's name ("En attente", "Attribués")
+    no_x: frozenset[str] = frozenset()  # yes/no columns writing "oui" and "non": X says nothing
+    territory: tuple[str, ...] = ()     # postal codes or prefixes served ([intake])
 
 
 def excel_date(number: float, *, epoch_1904: bool = False) -> dt.datetime | None:
@@ -138,11 +159,25 @@ class _Collector:
         self.ctx = ctx
         self.values: dict[str, FieldValue] = {}
         self.problems: dict[str, FieldProblem] = {}
+        self.notes: list[str] = []
 
     def put(self, key: str, raw: str, *, hint: bool = False) -> None:
         if not raw.strip() or key in self.values or (hint and key in self.problems):
             return
-        result = parse_field(key, raw, today=self.ctx.today)
+        result: FieldValue | FieldProblem | None
+        if key in NAME_KEYS:
+            result = read_name(key, raw)
+        elif key in BOOLEAN_KEYS and not hint:
+            answer, why = read_yes_no(key, raw, x_means_yes=key not in self.ctx.no_x)
+            if why and key == "consentement":
+                result = FieldProblem(key, "invalid", why.partition(" : ")[2], "oui")
+            elif why:
+                self.notes.append(why + " : laissé vide, à vérifier")
+                return
+            else:
+                result = answer
+        else:
+            result = parse_field(key, raw, today=self.ctx.today)
         if result is None:
             return
         if isinstance(result, FieldProblem):
@@ -212,9 +247,12 @@ def read_row(sheet: str, number: int, cells: list[Any], header: col.Header,
     if not (values.values.get("nom") or values.values.get("ins")):
         plan.outcome, plan.why = "rejected", "ni nom ni INS : patient impossible à identifier"
         return plan
-    if ctx.assume_consent and "consentement" not in values.values:
+    if ctx.assume_consent and "consentement" not in values.values and (
+            "consentement" not in values.problems):
         values.values["consentement"] = True
+    _postal_code_of_commune(values, ctx)
     plan.fields = values.values
+    plan.notes.extend(values.notes)
     known = set(values.values) | set(values.problems)
     missing = [p for p in missing_problems(values.values)
                if p.key not in values.problems and not (p.key == "telephone" and
@@ -224,13 +262,35 @@ def read_row(sheet: str, number: int, cells: list[Any], header: col.Header,
                            key=lambda p: order.get(p.key, len(order)))
 
     plan.received_at = _moment(by_key.get(col.RECEIVED), ctx)
-    if plan.received_at is None:
-        plan.notes.append("date d'inscription absente ou illisible : rang = date de l'import")
+    if plan.received_at is None and by_key.get(col.RECEIVED) is None:
+        plan.no_received_date = True
+    elif plan.received_at is None:
+        written = cell_text(col.RECEIVED, by_key[col.RECEIVED], ctx)
+        plan.notes.append(f"date d'inscription « {written[:40]} » illisible : "
+                          "rang = date de l'import")
     email = by_key.get(col.REFERRER_EMAIL)
     if email is not None:
         found = parse_email(cell_text(col.REFERRER_EMAIL, email, ctx))
         plan.referrer_email = found if isinstance(found, str) else None
     return _with_status(plan, by_key, ctx)
+
+
+def _postal_code_of_commune(values: _Collector, ctx: RowContext) -> None:
+    """A commune without its postal code: the code when the commune has only one, else ask."""
+    commune = values.values.get("commune")
+    if not isinstance(commune, str) or "code_postal" in values.values or (
+            "code_postal" in values.problems):
+        return
+    codes = postal_codes(commune, ctx.territory)
+    if len(codes) == 1:
+        values.values["code_postal"] = codes[0]
+        values.notes.append(f"code postal {codes[0]} déduit de la commune (base officielle des "
+                            "codes postaux)")
+    elif codes:
+        values.problems["code_postal"] = FieldProblem(
+            "code_postal", "missing",
+            f"la commune « {commune} » a plusieurs codes postaux ({', '.join(codes)}) : "
+            "lequel est celui du patient ?", codes[0])
 
 
 def _with_status(plan: RowPlan, by_key: dict[str, Any], ctx: RowContext) -> RowPlan:
@@ -243,7 +303,7 @@ def _with_status(plan: RowPlan, by_key: dict[str, Any], ctx: RowContext) -> RowP
         if status is None:
             plan.outcome = "rejected"
             plan.why = (f"statut « {raw[:40]} » non compris (préciser avec --status "
-                        f"\"{raw[:40]}=waiting\", resolved, closed ou incomplete)")
+                        f"\"{raw[:40]}=en attente\", ou résolue, clôturée, incomplète)")
             return plan
     if status is None and by_key.get(col.GP) not in (None, ""):
         status = read_status("attribué")

@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 
 from mailbot.errors import UsageError
 from mailbot.faults import checkpoint
+from mailbot.importer.answers import columns_without_x
 from mailbot.importer.columns import Header, find_header
-from mailbot.importer.rows import RowContext, RowPlan, read_row
+from mailbot.importer.rows import RowContext, RowPlan, day_of, problem_words, read_row, text_of
 from mailbot.importer.sheets import read_sheets
-from mailbot.importer.statuses import Status, read_status
+from mailbot.importer.statuses import REASON_WORDS, Status, read_status
 from mailbot.workflows import problems as problem_list
-from parsers.referral.types import FRENCH_LABELS
 from store import appends, audit, entries
 from store.db import Database
 from store.models import OPEN_STATUSES, Entry, EntryEvent, EntryStatus
@@ -51,6 +51,7 @@ class RowResult:
     ref: str | None = None       # entry created, merged into or imported before
     detail: str = ""             # problems, reason of a rejection, duplicate of what
     notes: list[str] = field(default_factory=list)
+    no_received_date: bool = False  # registration date cell empty: ranked at the import's date
 
 
 @dataclass
@@ -94,6 +95,7 @@ class ImportOptions:
     dry_run: bool = False
     batch_rows: int = 500
     actor: str = "cli:import"
+    territory: tuple[str, ...] = ()  # [intake] postal codes and prefixes: communes looked up there
 
 
 def plan_file(path: Path, options: ImportOptions, *, now: dt.datetime,
@@ -113,7 +115,9 @@ def plan_file(path: Path, options: ImportOptions, *, now: dt.datetime,
                                said.status.value if said else None))
         ctx = RowContext(today=now.astimezone(tz).date(), tz=tz,
                          assume_consent=options.assume_consent, epoch_1904=sheet.epoch_1904,
-                         statuses=options.statuses, sheet_status=said)
+                         statuses=options.statuses, sheet_status=said,
+                         no_x=columns_without_x(header.keys, sheet.rows[header.row:]),
+                         territory=options.territory)
         for number, cells in sheet.numbered():
             if number > header.row:
                 plans.append(read_row(sheet.name[:100], number, cells, header, ctx))
@@ -169,9 +173,9 @@ class _Importer:
         """The row's identity key (name, first name, birth date), computed once per row."""
         found = self.keys.get(id(plan), "")
         if found == "":
-            found = entries.identity_key(_text(plan.fields.get("nom")),
-                                         _text(plan.fields.get("prenom")),
-                                         _day(plan.fields.get("date_naissance")))
+            found = entries.identity_key(text_of(plan.fields.get("nom")),
+                                         text_of(plan.fields.get("prenom")),
+                                         day_of(plan.fields.get("date_naissance")))
             self.keys[id(plan)] = found
         return found
 
@@ -202,13 +206,14 @@ class _Importer:
     def apply(self, session: Session, plan: RowPlan) -> RowResult:
         """Register one row; return what happened."""
         result = RowResult(plan.sheet, plan.number, plan.outcome, detail=plan.why,
-                           notes=list(plan.notes))
+                           notes=list(plan.notes), no_received_date=plan.no_received_date)
         if plan.outcome != "entry":
             return result
         fingerprint = plan.fingerprint()
         before = self.done_rows.get((plan.sheet, plan.number)) or self.done_prints.get(fingerprint)
         if before is not None:
             result.outcome, result.ref, result.notes = "already", before, []
+            result.no_received_date = False
             result.detail = "déjà importée lors d'un import précédent"
             return result
         existing = None
@@ -250,7 +255,7 @@ class _Importer:
         new = entries.NewEntry(
             fields=plan.fields, status=plan.status if open_status else EntryStatus.WAITING,
             problems=stored, received_at=plan.received_at or self.now,
-            referrer_email=plan.referrer_email, referrer_name=_text(plan.fields.get("referent_nom")),
+            referrer_email=plan.referrer_email, referrer_name=text_of(plan.fields.get("referent_nom")),
             final_status=None if open_status else plan.status,
             final_at=None if open_status else plan.resolved_at or self.now,
             final_reason=None if open_status else plan.reason,
@@ -271,8 +276,8 @@ class _Importer:
         result.outcome = "incomplete" if plan.status is EntryStatus.INCOMPLETE else "created"
         result.status = plan.status.value
         if stored:
-            result.detail = "à compléter : " + ", ".join(
-                dict.fromkeys(FRENCH_LABELS.get(p["key"], p["key"]) for p in stored))
+            result.detail = "à compléter : " + ", ".join(dict.fromkeys(
+                problem_words(p) for p in plan.problems))
 
     def flush(self, session: Session) -> None:
         """Write the queued entries and import rows (one chunk) in the caller's transaction."""
@@ -318,17 +323,10 @@ class _Importer:
         result.detail = (f"même patient que la ligne {first.number}" if first is not None
                          else f"patient déjà inscrit ({existing.ref})")
         if plan.status not in (EntryStatus.WAITING, EntryStatus.INCOMPLETE):
-            result.notes.append(f"la feuille le dit sorti de la liste ({plan.reason}) : "
+            said = REASON_WORDS.get(plan.reason or "", plan.reason)
+            result.notes.append(f"la feuille le dit sorti de la liste ({said}) : "
                                 "à clôturer par un coordinateur si c'est le cas")
         return existing.id
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _day(value: Any) -> dt.date | None:
-    return value if isinstance(value, dt.date) else None
 
 
 def run_import(db: Database, path: Path, options: ImportOptions, *, now: dt.datetime,

@@ -19,6 +19,11 @@ MATCHED_REASON = "devenu médecin traitant (import)"
 ALONE_REASON = "a trouvé un médecin seul (import)"
 
 
+# The closing codes above, as the import report says them.
+REASON_WORDS = {"deceased": "décès", "moved_away": "déménagement", "unreachable": "injoignable",
+                "duplicate": "doublon", "withdrawn": "retrait"}
+
+
 class Status(NamedTuple):
     """What a spreadsheet status means for the entry."""
 

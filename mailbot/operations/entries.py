@@ -33,6 +33,7 @@ from mailbot.operations.labels import (
 from mailbot.operations.mails import last_mail
 from mailbot.workflows import problems as problem_list
 from mailbot.workflows.completion import merge_completion
+from parsers.people import is_woman, person_name, phone_display
 from parsers.referral import FRENCH_LABELS, NotAForm, parse_text_form
 from parsers.referral.labels import normalise
 from store import audit, calls, entries
@@ -43,17 +44,19 @@ from store.models_recontact import CallOutcome
 def entry_status(ctx: OpContext, entry: Entry) -> str:
     """A few lines on an entry: state, since when, patient, what is missing, last mail, alerts."""
     status = STATUS_LABELS.get(entry.status, entry.status)
+    days = days_since(ctx, entry.received_at)
     head = (f"{entry.ref} : {status} — inscrite le {fr_date(entry.received_at)} "
-            f"({days_since(ctx, entry.received_at)} jours)")
+            f"({days} jour{'s' if days > 1 else ''})")
     if entry.priority:
         head += ", prioritaire"
     lines = [head]
-    identity = " ".join(x for x in (entry.nom_usage or entry.nom, entry.prenom) if x)
+    identity = person_name(entry.nom_usage or entry.nom, entry.prenom)
     if entry.date_naissance:
-        identity += f", né(e) le {fr_date(entry.date_naissance)}"
+        born = "née" if is_woman(entry.sexe) else "né" if entry.sexe else "né(e)"
+        identity += f", {born} le {fr_date(entry.date_naissance)}"
     place = " ".join(x for x in (entry.code_postal, entry.commune) if x)
-    lines.append("Patient : " + ", ".join(x for x in (identity, place) if x))
-    contact = ", ".join(x for x in (entry.telephone, entry.email) if x)
+    lines.append(("Patiente : " if is_woman(entry.sexe) else "Patient : ") + ", ".join(x for x in (identity, place) if x))
+    contact = ", ".join(x for x in (phone_display(entry.telephone), entry.email) if x)
     if contact:
         lines.append(f"Contact : {contact}")
     if entry.referrer_email:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from parsers.referral.labels import normalise
 from store.models import EntryStatus
 
 STATUS_LABELS: dict[str, str] = {
@@ -60,3 +61,56 @@ MAIL_STATES: dict[str, str] = {
     "pending": "en attente d'envoi", "sent": "envoyé", "failed": "en échec",
     "refused": "refusé : voie non sécurisée",
 }
+
+# Short status words for tables and exports ("En attente").
+STATUS_WORDS: dict[str, str] = {
+    EntryStatus.RECEIVED: "Reçue",
+    EntryStatus.INCOMPLETE: "Incomplète",
+    EntryStatus.WAITING: "En attente",
+    EntryStatus.PROPOSED: "Proposée",
+    EntryStatus.MATCHED: "Acceptée",
+    EntryStatus.RESOLVED: "Résolue",
+    EntryStatus.CLOSED: "Clôturée",
+}
+_STATUS_SYNONYMS: dict[str, EntryStatus] = {
+    "recu": EntryStatus.RECEIVED, "incomplet": EntryStatus.INCOMPLETE,
+    "attente": EntryStatus.WAITING, "en attente d un medecin": EntryStatus.WAITING,
+    "propose": EntryStatus.PROPOSED, "accepte": EntryStatus.MATCHED,
+    "resolu": EntryStatus.RESOLVED, "cloture": EntryStatus.CLOSED, "clos": EntryStatus.CLOSED,
+    "close": EntryStatus.CLOSED, "ferme": EntryStatus.CLOSED,
+}
+
+
+def status_from_text(text: str) -> EntryStatus | None:
+    """``"en attente"``, ``"Clôturée"``, ``"waiting"`` → the status; ``None`` when unknown."""
+    folded = normalise(text)
+    for status in EntryStatus:
+        if folded in (status.value, normalise(STATUS_WORDS[status]),
+                      normalise(STATUS_LABELS[status])):
+            return status
+    if folded in _STATUS_SYNONYMS:
+        return _STATUS_SYNONYMS[folded]
+    singular = folded[:-1] if folded.endswith("s") else folded
+    singular = singular[:-1] if singular.endswith("e") else singular
+    return _STATUS_SYNONYMS.get(singular) or next(
+        (s for s in EntryStatus if normalise(STATUS_WORDS[s]).rstrip("e") == singular), None)
+
+
+def status_word(value: str) -> str:
+    """The short French word of a stored status (``waiting`` → ``En attente``)."""
+    return STATUS_WORDS.get(value, value)
+
+# Where an inbound message ended, and what became of an outgoing one, as coordinators say it.
+INBOUND_STATES: dict[str, str] = {
+    "received": "reçu", "processed": "traité", "duplicate": "doublon", "ignored": "ignoré",
+    "quarantined": "en quarantaine", "escalated": "transmis aux coordinateurs",
+}
+DELIVERY_WORDS: dict[str, str] = {
+    "sent": "envoyé", "retry": "à réessayer", "failed": "en échec",
+    "refused": "refusé (voie non sécurisée)", "pending": "en attente d'envoi",
+}
+
+
+def counts_text(counts: dict[str, int], words: dict[str, str]) -> str:
+    """``{"processed": 2}`` → ``"2 traité(s)"``, in French words; ``"aucun"`` when empty."""
+    return ", ".join(f"{n} {words.get(k, k)}" for k, n in sorted(counts.items()) if n) or "aucun"

@@ -21,6 +21,30 @@ class RenderedMail:
     html: str | None = None
 
 
+_WOMAN = {"le": "la patiente", "Le": "La patiente", "ce": "cette patiente",
+          "Ce": "Cette patiente", "e": "e", "il": "elle", "Il": "Elle", "pronoun": "la",
+          "au": "à la patiente", "patient": "patiente", "Patient": "Patiente", "ne": "née", "sil": "si elle"}
+_MAN = {"le": "le patient", "Le": "Le patient", "ce": "ce patient", "Ce": "Ce patient", "e": "",
+        "il": "il", "Il": "Il", "pronoun": "le", "au": "au patient", "patient": "patient",
+        "Patient": "Patient", "ne": "né", "sil": "s'il"}
+
+
+def patient_words(context: dict[str, Any]) -> dict[str, str]:
+    """The words agreeing with the sex of the patient the mail is about (masculine when
+    unknown): from the context's ``entry``, ``patient`` (a mapping) or ``sexe``."""
+    sexe: Any = context.get("sexe")
+    for source in (context.get("patient"), context.get("entry")):
+        if sexe is None and isinstance(source, dict):
+            sexe = source.get("sexe")
+        elif sexe is None and source is not None and not isinstance(source, str):
+            sexe = getattr(source, "sexe", None)
+    woman = isinstance(sexe, str) and sexe.strip().upper().startswith("F")
+    words = dict(_WOMAN if woman else _MAN)
+    if not isinstance(sexe, str) or not sexe.strip():
+        words["ne"] = "né(e)"
+    return words
+
+
 class Templates:
     """Looks templates up in ``override`` first, then in the shipped ``templates/``."""
 
@@ -34,7 +58,12 @@ class Templates:
         )
 
     def render(self, name: str, **context: Any) -> RenderedMail:
-        """Render ``<name>.txt.j2`` (and ``<name>.html.j2`` when it exists)."""
+        """Render ``<name>.txt.j2`` (and ``<name>.html.j2`` when it exists).
+
+        Templates also get ``g``, the words agreeing with the patient's sex
+        (``{{ g.Ce }} est inscrit{{ g.e }}``: « Cette patiente est inscrite »).
+        """
+        context.setdefault("g", patient_words(context))
         try:
             template = self.env.get_template(f"{name}.txt.j2")
             ctx = template.new_context(context)

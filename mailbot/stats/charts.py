@@ -1,8 +1,9 @@
 """Charts of the HTML report, drawn with matplotlib as SVG (vector: sharp on screen and paper).
 
 Each chart function takes the JSON-ready report and answers an SVG document
-(``str``) or ``None`` when there is nothing to draw. Masked values of a
-public report are drawn as zero and said so in the caption.
+(``str``); with nothing to draw, a chart without axes saying « aucune donnée ».
+Counts have whole-number ticks, decimals a French comma (``2,5``). Masked
+values of a public report are drawn as zero and said so in the caption.
 """
 
 from __future__ import annotations
@@ -40,10 +41,41 @@ def _svg(fig: Any) -> str:
     return buffer.getvalue()
 
 
-def _style(ax: Any) -> None:
+def _style(ax: Any, *, counts: str = "y") -> None:
+    """Light frame; the value axis ticks whole numbers (counts) or any number (``counts=""``),
+    both written the French way."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="y", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
+    for name in ("x", "y"):
+        axis = ax.xaxis if name == "x" else ax.yaxis
+        if name == counts:
+            axis.set_major_locator(MaxNLocator(integer=True))
+        if name == counts or (name == "y" and not counts):
+            axis.set_major_formatter(FuncFormatter(lambda value, _pos: french_number(value)))
+
+
+def french_number(value: float) -> str:
+    """``2.5`` → ``2,5``, ``3.0`` → ``3``, ``12000`` → ``12 000``."""
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", "\u202f")
+    return f"{value:,.1f}".replace(",", "\u202f").replace(".", ",")
+
+
+def no_data(message: str = "aucune donnée") -> str:
+    """A chart with nothing to show: no axis, just the words."""
+    fig = _figure(1.2)
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=12, color="#666666",
+            transform=ax.transAxes)
+    return _svg(fig)
+
+
+def _empty(values: Any) -> bool:
+    return not any(_num(v) for v in values)
 
 
 def _month_ticks(ax: Any, months: list[str]) -> None:
@@ -56,8 +88,8 @@ def _month_ticks(ax: Any, months: list[str]) -> None:
 def requests_by_month(report: dict[str, Any]) -> str | None:
     """Bars: registrations per month."""
     data = report["requests"]["by_month"]
-    if not data:
-        return None
+    if _empty(data.values()):
+        return no_data()
     fig = _figure()
     ax = fig.add_subplot()
     months = list(data)
@@ -71,12 +103,14 @@ def requests_by_month(report: dict[str, Any]) -> str | None:
 def requests_by_referrer_type(report: dict[str, Any]) -> str | None:
     """Horizontal bars: registrations per kind of referrer."""
     data = report["requests"]["by_referrer_type"]
+    if _empty(data.values()):
+        return no_data()
     fig = _figure(2.6)
     ax = fig.add_subplot()
     names = [label(k) for k in data][::-1]
     ax.barh(names, [_num(v) for v in data.values()][::-1], color=COLORS[1])
     ax.set_xlabel("Demandes")
-    _style(ax)
+    _style(ax, counts="x")
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     return _svg(fig)
 
@@ -84,8 +118,8 @@ def requests_by_referrer_type(report: dict[str, Any]) -> str | None:
 def resolutions_by_month(report: dict[str, Any]) -> str | None:
     """Stacked bars: entries leaving the list per month, by way."""
     data = report["resolutions"]["by_month"]
-    if not data:
-        return None
+    if _empty(_num(data[m][way]) for m in data for way in WAYS):
+        return no_data()
     fig = _figure()
     ax = fig.add_subplot()
     months = list(data)
@@ -105,6 +139,9 @@ def waiting_by_group(report: dict[str, Any]) -> str | None:
     """Grouped bars: median wait of those still waiting and median time to a doctor, per group."""
     waiting = report["snapshot"]["still_waiting"]["by_priority_group"]
     resolved = report["time_to_resolution"]["by_priority_group"]
+    if _empty([*(waiting[g]["median_days"] for g in PRIORITY_GROUPS),
+               *(resolved[g]["median_days"] for g in PRIORITY_GROUPS)]):
+        return no_data()
     fig = _figure(2.8)
     ax = fig.add_subplot()
     xs = range(len(PRIORITY_GROUPS))
@@ -116,19 +153,21 @@ def waiting_by_group(report: dict[str, Any]) -> str | None:
     ax.set_xticks(list(xs), [label(g) for g in PRIORITY_GROUPS], fontsize=8)
     ax.set_ylabel("Jours")
     ax.legend(fontsize=8, frameon=False)
-    _style(ax)
+    _style(ax, counts="")
     return _svg(fig)
 
 
 def entries_by_status(report: dict[str, Any]) -> str | None:
     """Horizontal bars: every entry by current status."""
     data = report["snapshot"]["entries_by_status"]
+    if _empty(data.values()):
+        return no_data()
     fig = _figure(2.6)
     ax = fig.add_subplot()
     ax.barh([label(k) for k in data][::-1], [_num(v) for v in data.values()][::-1],
             color=COLORS[4])
     ax.set_xlabel("Inscriptions")
-    _style(ax)
+    _style(ax, counts="x")
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     return _svg(fig)
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from mailbot.stats.groups import label
+from parsers.cells import neutralise_row
 
 HEADER = ["figure", "key", "label", "value"]
 META = ("format", "cpts", "generated_at", "period", "public", "mask_below", "unavailable")
@@ -35,10 +36,20 @@ def _rows(prefix: str, node: Any) -> Iterator[tuple[str, str, Any]]:
                     yield f"{prefix}.{key}", name, value
 
 
+class _Safe:
+    """A csv writer whose cells never run as formulas (:func:`parsers.cells.neutralise`)."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+
+    def writerow(self, row: list[Any]) -> None:
+        self.writer.writerow(neutralise_row(row))
+
+
 def render_csv(report: dict[str, Any]) -> str:
     """The report as CSV (comma-separated, UTF-8)."""
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
+    writer = _Safe(csv.writer(buffer))
     writer.writerow(HEADER)
     period = report["period"]
     writer.writerow(["period", "from", "Début", period["from"]])

@@ -32,6 +32,7 @@ from mailbot.outbound.mailer import Thread, enqueue_mail
 from mailbot.workflows import reply_decision
 from mailbot.workflows.base import Outcome, Work, escalate, processed
 from mailbot.workflows.gp_mail import COMMAND_INTENTS, run_command
+from parsers.people import person_name
 from parsers.replies import classify_gp_reply
 from store import entries
 from store import proposals as proposal_store
@@ -66,7 +67,7 @@ def _ask(app: App, session: Session, proposal: Proposal, entry: Entry, now: dt.d
 
 def _patient(entry: Entry) -> str:
     """How the GP knows the patient he accepted (he received the identity then)."""
-    name = " ".join(x for x in (entry.nom, entry.prenom) if x)
+    name = person_name(entry.nom, entry.prenom)
     return f"{name}, né(e) le {fr_date(entry.date_naissance)}" if entry.date_naissance else name
 
 

@@ -9,6 +9,7 @@ from mailbot.clock import local_date
 from mailbot.outbound.mailer import enqueue_mail
 from mailbot.workflows import problems as problem_list
 from mailbot.workflows.base import Outcome, Work, escalate, processed
+from parsers.people import person_name
 from parsers.referral import NotAForm, ReferralForm, parse_text_form
 from store import entries
 from store.alerts import raise_alert
@@ -19,8 +20,7 @@ log = logging.getLogger(__name__)
 
 def patient_label(fields: dict[str, Any]) -> str:
     """How acknowledgements name the patient: only what the referrer wrote (``DURAND Marie``)."""
-    parts = [str(fields[k]) for k in ("nom", "prenom") if fields.get(k)]
-    return " ".join(parts)
+    return person_name(fields.get("nom"), fields.get("prenom"))
 
 
 def territory_refusal(work: Work, code_postal: str | None) -> str | None:
@@ -58,7 +58,7 @@ def register_form(work: Work, form: ReferralForm) -> Outcome:
         enqueue_mail(work.app, work.session, kind="ack_refused", to=referrer,
                      template="ack_refused", now=work.now, health_data=True, thread=work.thread,
                      inbound_id=work.row.id,
-                     context={"patient": patient, "reason": refusal,
+                     context={"patient": patient, "reason": refusal, "sexe": fields.get("sexe"),
                               "advice": "Le patient peut s'adresser à la CPTS de son lieu de "
                                         "résidence ou à sa caisse d'assurance maladie."})
         return processed("hors territoire", kind="referral_refused")
