@@ -17,12 +17,12 @@ def register(sub: Any) -> None:
     p = sub.add_parser("keys", help="clés OpenPGP des correspondants (chiffrement, signatures)")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     a = actions.add_parser("import", help="importer une clé publique (fichier .asc, - : entrée)")
-    a.add_argument("file", metavar="FICHIER")
+    a.add_argument("file", metavar="FICHIER", help="fichier de la clé publique (.asc), - pour l'entrée standard")
     a.set_defaults(handler=cmd_import)
     a = actions.add_parser("list", help="clés du trousseau")
     a.set_defaults(handler=cmd_list)
     a = actions.add_parser("remove", help="retirer la clé d'une adresse ou d'une empreinte")
-    a.add_argument("which", metavar="ADRESSE|EMPREINTE")
+    a.add_argument("which", metavar="ADRESSE|EMPREINTE", help="adresse ou empreinte de la clé à retirer")
     a.set_defaults(handler=cmd_remove)
 
 

@@ -19,7 +19,7 @@ def register(sub: Any) -> None:
     a = actions.add_parser("blocked", help="adresses dont les messages sont mis en quarantaine")
     a.set_defaults(handler=cmd_blocked)
     a = actions.add_parser("unblock", help="lever la quarantaine d'une adresse")
-    a.add_argument("address", metavar="ADRESSE")
+    a.add_argument("address", metavar="ADRESSE", help="adresse à libérer, ex. x@exemple.fr")
     a.add_argument("--by", default="coordinateur", help="qui lève la quarantaine (trace d'audit)")
     a.set_defaults(handler=cmd_unblock)
 
