@@ -179,3 +179,28 @@ def test_form_forwarded_as_attached_message_is_read(bot: Bot) -> None:
     assert row["nom"] == "MARTIN" and row["status"] == "waiting"
     ack, _ = _one_ack(bot, "fwd@x")
     assert row["ref"] in ack["Subject"]
+
+
+def test_mailbot_form_pdf_writes_the_blank_that_comes_back_filled(bot: Bot) -> None:
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    out = bot.root / "fiche.pdf"
+    said = bot.cli("form", "pdf", "-o", str(out)).stdout
+    assert "Fiche de saisine PDF écrite" in said
+    reader = PdfReader(out)
+    assert bot.app.config.identity.name in reader.pages[0].extract_text()
+    writer = PdfWriter()
+    writer.append(reader)
+    writer.update_page_form_field_values(writer.pages[0], {**FILLED, "consentement": "/Yes"},
+                                         auto_regenerate=False)
+    filled = io.BytesIO()
+    writer.write(filled)
+    bot.drop(mail_with(DAC, "", [("fiche.pdf", "application/pdf", filled.getvalue())],
+                       message_id="cli-pdf@x"))
+    assert bot.run_once().states == {"processed": 1}
+    [row] = bot.export()
+    assert row["status"] == "waiting" and row["nom"] == "DURAND"
+    failed = bot.cli("form", "pdf", "-o", str(bot.root / "absent" / "x.pdf"), check=False)
+    assert failed.returncode == 2 and "écriture impossible" in failed.stderr

@@ -29,6 +29,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "mailbot.cli.gps",
     "mailbot.cli.stats",
     "mailbot.cli.importer",
+    "mailbot.cli.form",
 ]
 
 
