@@ -85,6 +85,33 @@ def find_open_duplicate(session: Session, fields: Mapping[str, Any]) -> Entry | 
     return session.get(Entry, (by_ins or [rows[0][0]])[0])
 
 
+def find_open_duplicates(session: Session, many: Sequence[Mapping[str, Any]]
+                         ) -> list[Entry | None]:
+    """:func:`find_open_duplicate` for each of ``many`` (a batch), with one query for all."""
+    wanted = [(f.get("ins") or None, identity_key(f.get("nom"), f.get("prenom"),
+                                                  f.get("date_naissance"))) for f in many]
+    ins_values = sorted({ins for ins, _ in wanted if ins})
+    keys = sorted({key for _, key in wanted if key})
+    if not ins_values and not keys:
+        return [None] * len(many)
+    if any(isinstance(obj, Entry) for obj in (*session.new, *session.dirty)):
+        session.flush()
+    rows = session.execute(
+        select(Entry.id, Entry.ins, Entry.identity_key)
+        .where(or_(Entry.ins.in_(ins_values), Entry.identity_key.in_(keys)),
+               Entry.status.in_(sorted(OPEN_STATUSES)))
+        .order_by(Entry.id)).all()
+    by_ins: dict[str, int] = {}
+    by_key: dict[str, int] = {}
+    for ident, ins, key in rows:
+        if ins:
+            by_ins.setdefault(ins, ident)
+        if key:
+            by_key.setdefault(key, ident)
+    found = [by_ins.get(ins or "") or by_key.get(key or "") for ins, key in wanted]
+    return [session.get(Entry, ident) if ident else None for ident in found]
+
+
 def add_event(session: Session, entry: Entry, *, now: dt.datetime, kind: str,
               detail: dict[str, Any], inbound_id: int | None = None) -> None:
     """Append one history event to an entry (Core insert: history is append-only)."""

@@ -20,10 +20,11 @@ from mailbot.workflows.intake import territory_refusal
 from parsers.referral import ReferralForm
 from store import entries
 from store.alerts import raise_alert
-from store.models import EntryStatus
+from store.models import Entry, EntryStatus
 
 log = logging.getLogger(__name__)
 LISTED = 50
+_CHUNK = 500  # patients looked up in the waitlist with one query
 
 
 @dataclass
@@ -51,12 +52,9 @@ def _identity(fields: dict[str, Any]) -> str | None:
         fields.get("nom"), fields.get("prenom"), fields.get("date_naissance"))
 
 
-def _merge(work: Work, item: Item, fields: dict[str, Any]) -> bool:
-    """Merge into the patient's open entry; ``True`` when there was one."""
+def _merge(work: Work, item: Item, fields: dict[str, Any], existing: Entry) -> None:
+    """Merge into the patient's open entry."""
     assert item.form is not None
-    existing = entries.find_open_duplicate(work.session, fields)
-    if existing is None:
-        return False
     entries.merge_fields(work.session, existing, fields, now=work.now, kind="merged",
                          inbound_id=work.row.id, actor=work.actor)
     if existing.status == EntryStatus.INCOMPLETE:
@@ -67,17 +65,21 @@ def _merge(work: Work, item: Item, fields: dict[str, Any]) -> bool:
                                reason="complété par une nouvelle fiche", actor=work.actor,
                                inbound_id=work.row.id)
     item.outcome, item.ref = "déjà inscrit(e) : informations ajoutées au dossier", existing.ref
-    return True
 
 
-def _plan(work: Work, item: Item, seen: dict[str, str]) -> None:
+def _fields(work: Work, item: Item) -> dict[str, Any]:
+    fields: dict[str, Any] = dict(item.form.fields) if item.form else {}
+    if fields and not fields.get("referent_nom") and work.sender_name:
+        fields["referent_nom"] = work.sender_name
+    return fields
+
+
+def _plan(work: Work, item: Item, fields: dict[str, Any], existing: Entry | None,
+          seen: dict[str, str]) -> None:
     """Decide one item: rejected, refused, double, merged, or a new entry to create."""
     if item.form is None:
         item.outcome = f"non enregistrée : {item.rejected}"
         return
-    fields: dict[str, Any] = dict(item.form.fields)
-    if not fields.get("referent_nom") and work.sender_name:
-        fields["referent_nom"] = work.sender_name
     refusal = territory_refusal(work, fields.get("code_postal"))
     if refusal:
         item.outcome = f"non inscrit(e) : {refusal.rstrip('.')}"
@@ -88,7 +90,8 @@ def _plan(work: Work, item: Item, seen: dict[str, str]) -> None:
         return
     if who:
         seen[who] = item.where
-    if _merge(work, item, fields):
+    if existing is not None:
+        _merge(work, item, fields, existing)
         return
     item.problems = [problem_list.problem_dict(p) for p in item.form.problems]
     status = EntryStatus.INCOMPLETE if item.problems else EntryStatus.WAITING
@@ -104,8 +107,12 @@ def register_items(work: Work, items: Sequence[Item], *, sources: Sequence[str],
     """Register every item and send the one acknowledgement listing them."""
     assert work.sender is not None  # unknown senders were quarantined before
     seen: dict[str, str] = {}
-    for item in items:
-        _plan(work, item, seen)
+    for start in range(0, len(items), _CHUNK):
+        chunk = items[start:start + _CHUNK]
+        all_fields = [_fields(work, item) for item in chunk]
+        found = entries.find_open_duplicates(work.session, all_fields)
+        for item, fields, existing in zip(chunk, all_fields, found, strict=True):
+            _plan(work, item, fields, existing, seen)
     news = [item.new for item in items if item.new is not None]
     created = entries.create_many(work.session, news, now=work.now, actor=work.actor,
                                   load=False)

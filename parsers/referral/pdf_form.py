@@ -100,7 +100,7 @@ def _value(widget: Any, reader: Any) -> tuple[str, bool | None]:
             return "", None  # a radio group: this widget is not the chosen one
         ticked = _checked(state)
         return (str(state).lstrip("/") if ticked else ""), ticked
-    if value is None or str(value) == "":
+    if value is None:  # only the look of the field was saved
         return _appearance_text(widget, reader), None
     return str(value), None
 
