@@ -50,9 +50,10 @@ def _problem_notes(problems: Sequence[FoundProblem]) -> list[str]:
 
 
 def _answer_problems(work: Work, problems: Sequence[FoundProblem]) -> Outcome:
+    """Tell the partner why (file names may name the patient: health data), escalate."""
     assert work.sender is not None
     enqueue_mail(work.app, work.session, kind="ack_attachment_problem", to=work.sender,
-                 template="ack_attachment_problem", now=work.now, health_data=False,
+                 template="ack_attachment_problem", now=work.now, health_data=True,
                  thread=work.thread, inbound_id=work.row.id,
                  context={"problems": [{"source": p.source, "message": p.message,
                                         "advice": ADVICE.get(p.code, _DEFAULT_ADVICE)}
