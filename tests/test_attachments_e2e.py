@@ -151,6 +151,8 @@ def test_bad_attachments_each_get_a_clear_answer_and_nothing_is_lost(bot: Bot) -
                     with_macros(xlsx_bytes(ROWS)), "macros"),
         "empty@x": ("vide.xlsx", XLSX, xlsx_bytes([], header=[]), "vide"),
         "flat@x": ("scan.pdf", "application/pdf", text_only_pdf(), "champs de formulaire"),
+        "xls@x": ("liste.xls", "application/vnd.ms-excel", b"\xd0\xcf\x11\xe0", ".xlsx ou .csv"),
+        "formula@x": ("calc.xlsx", XLSX, xlsx_bytes([], header=["=A2", "=B2"]), "en-tête"),
     }
     for message_id, (name, ctype, data, _) in cases.items():
         bot.drop(mail_with(DAC, "Bonjour, ci-joint.", [(name, ctype, data)],
@@ -204,3 +206,16 @@ def test_mailbot_form_pdf_writes_the_blank_that_comes_back_filled(bot: Bot) -> N
     assert row["status"] == "waiting" and row["nom"] == "DURAND"
     failed = bot.cli("form", "pdf", "-o", str(bot.root / "absent" / "x.pdf"), check=False)
     assert failed.returncode == 2 and "écriture impossible" in failed.stderr
+
+
+def test_spreadsheet_with_formulas_is_read_without_running_them(bot: Bot) -> None:
+    second = ["PETIT", "Jean", "01/12/1985", "0612345678", "16000", "", "oui", ""]
+    data = xlsx_bytes([ROWS[0], second], formulas={"F3": "=F2"})
+    bot.drop(mail_with(DAC, "", [("calc.xlsx", XLSX, data)], message_id="formules@x"))
+    assert bot.run_once().states == {"processed": 1}
+    rows = {r["nom"]: r for r in bot.export()}
+    assert rows["DURAND"]["status"] == "waiting"
+    assert rows["PETIT"]["status"] == "incomplete" and rows["PETIT"]["problems"] == ["commune"]
+    _ack, body = _one_ack(bot, "formules@x")
+    assert "Commune : cellule calculée par une formule (=F2)" in body
+    assert "sans jamais exécuter les formules" in body

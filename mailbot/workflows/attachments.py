@@ -37,6 +37,8 @@ ADVICE = {
              "naissance…) puis une ligne par patient.",
     "no_header": "Ajoutez une ligne d'en-tête (Nom, Prénom, Date de naissance, Téléphone, "
                  "Code postal, Commune, Consentement) au-dessus des patients.",
+    "old_format": "Enregistrez le tableau au format .xlsx ou .csv depuis le tableur, puis "
+                  "renvoyez-le.",
     "too_many_rows": "Envoyez le tableau en plusieurs fichiers plus petits.",
     "ins_mismatch": "Vérifiez l'identité du patient et renvoyez le document.",
     "bomb": "Renvoyez le document seul, sans l'archiver.",

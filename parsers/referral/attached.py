@@ -106,11 +106,14 @@ def attachments(msg: email.message.Message) -> list[Attachment]:
 
 
 def kind_of(attachment: Attachment) -> str | None:
-    """``"pdf"``, ``"csv"``, ``"xlsx"``, ``"xlsm"``, ``"xdm"`` or ``None`` (not a referral)."""
+    """``"pdf"``, ``"csv"``, ``"xlsx"``, ``"xlsm"``, ``"old_sheet"`` (``.xls``, ``.ods``), ``"xdm"``
+    or ``None`` (not a referral)."""
     name = attachment.filename.lower()
     ctype = attachment.content_type
     if name.endswith(".pdf") or ctype == "application/pdf" or attachment.data[:5] == b"%PDF-":
         return "pdf"
+    if name.endswith((".xls", ".ods")):
+        return "old_sheet"
     if name.endswith(".xlsm") or ctype in _XLSM_TYPES:
         return "xlsm"
     if name.endswith(".xlsx") or ctype in _XLSX_TYPES:
@@ -127,6 +130,9 @@ def _read_one(attachment: Attachment, kind: str, *, today: dt.date, mss_ins: str
     if kind == "xlsm":
         return FoundProblem(source, kind, "macros", "le classeur contient des macros (.xlsm) : "
                                                     "nous ne l'ouvrons pas")
+    if kind == "old_sheet":
+        return FoundProblem(source, kind, "old_format", "ce format de tableur (.xls, .ods) n'est "
+                                                        "pas lu automatiquement")
     if kind in ("csv", "xlsx"):
         batch = read_batch(attachment.data, xlsx=kind == "xlsx", name=source, today=today)
         if isinstance(batch, SheetProblem):
