@@ -144,10 +144,12 @@ def find_header(rows: list[list[Any]], overrides: Mapping[str, str]) -> Header |
     best: Header | None = None
     best_score = 0
     for number, cells in enumerate(rows[:HEADER_SCAN_ROWS], start=1):
+        own_keys, _own_labels, _ = _map_row(cells, None, overrides)
+        if _score(own_keys) < 2:  # a data row: not worth reading with the row above
+            continue
         above = rows[number - 2] if number > 1 else None
         keys, labels, unknown = _map_row(cells, above, overrides)
-        own_keys, _own_labels, _ = _map_row(cells, None, overrides)
-        score = _score(keys) if _score(own_keys) >= 2 else 0
+        score = _score(keys)
         if score > best_score and score >= 11:
             best, best_score = Header(number, keys, labels, unknown), score
     return best
