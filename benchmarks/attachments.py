@@ -10,7 +10,10 @@ render and write the one acknowledgement. In the same run the baseline is pypdf
 row's values) reading the same files alone, in this process; and, to show what the
 reading itself costs, the same mails parsed and their attachment read in this process
 without any database (``*_read_ratio``). Target: ratio ≥ 0.5 and peak RSS < 300 MB.
-The last line printed is one JSON object.
+On a shared machine the wall-clock ratios move with the load of the moment (baseline and
+bot do not run at the same instant); the ``*_cpu_ratio`` figures divide CPU seconds
+instead (the bot's process, user + system, against the baseline's), which the load of
+other processes changes much less. The last line printed is one JSON object.
 
     python benchmarks/attachments.py [--pdf 1000] [--batches 100] [--rows 50] [--small]
 """
@@ -99,26 +102,28 @@ def _mail(index: int, filename: str, ctype: tuple[str, str], data: bytes) -> byt
     return msg.as_bytes()
 
 
-def _baseline_pdf(files: list[bytes]) -> float:
+def _baseline_pdf(files: list[bytes]) -> tuple[float, float]:
+    """Wall and CPU seconds of pypdf reading every file's fields."""
     from pypdf import PdfReader
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for data in files:
         PdfReader(io.BytesIO(data)).get_fields()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
-def _baseline_xlsx(files: list[bytes]) -> float:
+def _baseline_xlsx(files: list[bytes]) -> tuple[float, float]:
+    """Wall and CPU seconds of openpyxl reading every file's rows."""
     from openpyxl import load_workbook
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for data in files:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         for sheet in book.worksheets:
             for _row in sheet.iter_rows(values_only=True):
                 pass
         book.close()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def _read_only(mails: list[bytes]) -> float:
@@ -137,8 +142,14 @@ def _read_only(mails: list[bytes]) -> float:
     return time.perf_counter() - start
 
 
-def _run_bot(mails: list[bytes]) -> tuple[float, int, int]:
-    """``mailbot run --once`` on ``mails`` in a fresh bot: seconds, entries, acknowledgements."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run_bot(mails: list[bytes]) -> tuple[float, float, int, int]:
+    """``mailbot run --once`` on ``mails`` in a fresh bot: wall and CPU seconds, entries,
+    acknowledgements."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "mailbot.toml").write_text(CONFIG)
@@ -148,15 +159,15 @@ def _run_bot(mails: list[bytes]) -> tuple[float, int, int]:
         new = root / "var" / "inbox" / "new"
         for index, raw in enumerate(mails):
             (new / f"{index:07d}.bench").write_bytes(raw)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _children_cpu()
         proc = subprocess.run([*base, "run", "--once"], env=env, capture_output=True, text=True)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, _children_cpu() - cpu
         if proc.returncode != 0:
             raise SystemExit(f"run --once failed: {proc.stderr[-2000:]}")
         listing = subprocess.run([*base, "entries", "export", "--format", "json"], env=env,
                                  capture_output=True, text=True, check=True)
         acks = len(list((root / "var" / "outbox" / "new").iterdir()))
-        return seconds, len(json.loads(listing.stdout)), acks
+        return seconds, cpu, len(json.loads(listing.stdout)), acks
 
 
 def main() -> None:
@@ -177,13 +188,14 @@ def main() -> None:
     sheets = [_xlsx(rng, args.rows) for _ in range(args.batches)]
     pdf_mails = [_mail(i, "fiche.pdf", ("application", "pdf"), d) for i, d in enumerate(pdfs)]
     batch_mails = [_mail(i, "patients.xlsx", XLSX, d) for i, d in enumerate(sheets)]
-    pdf_base = args.pdf / _baseline_pdf(pdfs)
-    xlsx_base = args.batches / _baseline_xlsx(sheets)
+    pdf_base_s, pdf_base_cpu = _baseline_pdf(pdfs)
+    xlsx_base_s, xlsx_base_cpu = _baseline_xlsx(sheets)
+    pdf_base, xlsx_base = args.pdf / pdf_base_s, args.batches / xlsx_base_s
     pdf_read = args.pdf / _read_only(pdf_mails)
     batch_read = args.batches / _read_only(batch_mails)
     load_before = os.getloadavg()[0]
-    pdf_s, pdf_entries, pdf_acks = _run_bot(pdf_mails)
-    batch_s, batch_entries, batch_acks = _run_bot(batch_mails)
+    pdf_s, pdf_cpu, pdf_entries, pdf_acks = _run_bot(pdf_mails)
+    batch_s, batch_cpu, batch_entries, batch_acks = _run_bot(batch_mails)
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     pdf_rate, batch_rate = args.pdf / pdf_s, args.batches / batch_s
 
@@ -193,6 +205,8 @@ def main() -> None:
           f"{pdf_rate / pdf_base:.3f}")
     print(f"  mail parsed + form read, no database: {pdf_read:.1f} mails/s → ratio "
           f"{pdf_read / pdf_base:.3f}")
+    print(f"  CPU seconds: bot {pdf_cpu:.2f}, pypdf {pdf_base_cpu:.2f} → ratio "
+          f"{pdf_base_cpu / pdf_cpu:.3f}")
     print(f"XLSX batches: {args.batches} mails × {args.rows} rows → {batch_entries} entries, "
           f"{batch_acks} acknowledgements")
     print(f"  bot run --once: {batch_s:.2f} s → {batch_rate:.1f} mails/s")
@@ -200,6 +214,8 @@ def main() -> None:
           f"{batch_rate / xlsx_base:.3f}")
     print(f"  mail parsed + rows read, no database: {batch_read:.1f} mails/s → ratio "
           f"{batch_read / xlsx_base:.3f}")
+    print(f"  CPU seconds: bot {batch_cpu:.2f}, openpyxl {xlsx_base_cpu:.2f} → ratio "
+          f"{xlsx_base_cpu / batch_cpu:.3f}")
     print(f"peak RSS of the bot processes: {peak_mb:.0f} MB; load average before: "
           f"{load_before:.2f}")
     print(json.dumps({
@@ -209,6 +225,8 @@ def main() -> None:
         "batch_ratio": round(batch_rate / xlsx_base, 3), "rows_per_batch": args.rows,
         "pdf_read_ratio": round(pdf_read / pdf_base, 3),
         "batch_read_ratio": round(batch_read / xlsx_base, 3),
+        "pdf_cpu_ratio": round(pdf_base_cpu / pdf_cpu, 3),
+        "batch_cpu_ratio": round(xlsx_base_cpu / batch_cpu, 3),
         "pdf_count": args.pdf, "batch_count": args.batches,
         "entries": pdf_entries + batch_entries, "acks": pdf_acks + batch_acks,
         "peak_rss_mb": round(peak_mb, 1), "load_avg": round(load_before, 2)}))
