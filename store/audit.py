@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,24 +62,61 @@ def record(session: Session, *, actor: str, action: str, object_type: str,
     work would only add cost on this hot path), batched when the session
     buffers appends (:mod:`store.appends`).
     """
+    return record_many(session, [AuditRow(
+        actor=actor, action=action, object_type=object_type, object_id=object_id, before=before,
+        after=after, inbound_message_id=inbound_message_id, at=at)])[-1]
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One row for :func:`record_many` (the arguments of :func:`record`)."""
+
+    actor: str
+    action: str
+    object_type: str
+    object_id: str | int | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    inbound_message_id: int | None = None
+    at: dt.datetime | None = None
+
+
+def _head(session: Session) -> str:
+    """The newest hash of the chain, for this transaction's first append (PostgreSQL: locked)."""
     prev_hash = session.info.get(_HEAD)
     if prev_hash is None:
-        # First append of this transaction: lock the chain (PostgreSQL) and read its head.
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
         appends.flush(session)
-        last = session.connection().execute(_HEAD_QUERY).scalar()
-        prev_hash = last or GENESIS
-    values = {
-        "at": (at or dt.datetime.now(dt.UTC)).replace(microsecond=0), "actor": actor,
-        "action": action, "object_type": object_type,
-        "object_id": None if object_id is None else str(object_id), "before": before,
-        "after": after, "inbound_message_id": inbound_message_id, "prev_hash": prev_hash,
-    }
-    values["hash"] = _digest(prev_hash, values)
-    appends.add(session, _INSERT, values)
-    session.info[_HEAD] = values["hash"]
-    return str(values["hash"])
+        prev_hash = session.connection().execute(_HEAD_QUERY).scalar() or GENESIS
+    return str(prev_hash)
+
+
+def record_many(session: Session, rows: Sequence[AuditRow]) -> list[str]:
+    """Append ``rows`` to the chain, in order, with one ``executemany``; return their hashes.
+
+    The hashes are chained here, one after the other, as :func:`record` would
+    one row at a time; the rows then go out together (or with the session's
+    buffered appends).
+    """
+    if not rows:
+        return []
+    prev_hash = _head(session)
+    now = dt.datetime.now(dt.UTC)
+    values_list: list[dict[str, Any]] = []
+    for row in rows:
+        values = {
+            "at": (row.at or now).replace(microsecond=0), "actor": row.actor,
+            "action": row.action, "object_type": row.object_type,
+            "object_id": None if row.object_id is None else str(row.object_id),
+            "before": row.before, "after": row.after,
+            "inbound_message_id": row.inbound_message_id, "prev_hash": prev_hash,
+        }
+        values["hash"] = prev_hash = _digest(prev_hash, values)
+        values_list.append(values)
+    appends.add_many(session, _INSERT, values_list)
+    session.info[_HEAD] = prev_hash
+    return [str(values["hash"]) for values in values_list]
 
 
 @dataclass(frozen=True)

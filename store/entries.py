@@ -85,6 +85,33 @@ def find_open_duplicate(session: Session, fields: Mapping[str, Any]) -> Entry | 
     return session.get(Entry, (by_ins or [rows[0][0]])[0])
 
 
+def find_open_duplicates(session: Session, many: Sequence[Mapping[str, Any]]
+                         ) -> list[Entry | None]:
+    """:func:`find_open_duplicate` for each of ``many`` (a batch), with one query for all."""
+    wanted = [(f.get("ins") or None, identity_key(f.get("nom"), f.get("prenom"),
+                                                  f.get("date_naissance"))) for f in many]
+    ins_values = sorted({ins for ins, _ in wanted if ins})
+    keys = sorted({key for _, key in wanted if key})
+    if not ins_values and not keys:
+        return [None] * len(many)
+    if any(isinstance(obj, Entry) for obj in (*session.new, *session.dirty)):
+        session.flush()
+    rows = session.execute(
+        select(Entry.id, Entry.ins, Entry.identity_key)
+        .where(or_(Entry.ins.in_(ins_values), Entry.identity_key.in_(keys)),
+               Entry.status.in_(sorted(OPEN_STATUSES)))
+        .order_by(Entry.id)).all()
+    by_ins: dict[str, int] = {}
+    by_key: dict[str, int] = {}
+    for ident, ins, key in rows:
+        if ins:
+            by_ins.setdefault(ins, ident)
+        if key:
+            by_key.setdefault(key, ident)
+    found = [by_ins.get(ins or "") or by_key.get(key or "") for ins, key in wanted]
+    return [session.get(Entry, ident) if ident else None for ident in found]
+
+
 def add_event(session: Session, entry: Entry, *, now: dt.datetime, kind: str,
               detail: dict[str, Any], inbound_id: int | None = None) -> None:
     """Append one history event to an entry (Core insert: history is append-only)."""
@@ -147,11 +174,29 @@ def _column_default(column: Any) -> Any:
     return default.arg if default.is_scalar else default.arg(None) if default.is_callable else None
 
 
+def _fixed_defaults() -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """The defaults every new row starts from: fixed values, and callables drawn per row."""
+    fixed: dict[str, Any] = {}
+    called: list[tuple[str, Any]] = []
+    for column in _ENTRY_COLUMNS:
+        default = column.default
+        if default is not None and default.is_callable:
+            called.append((column.key, lambda arg=default.arg: arg(None)))
+        else:
+            fixed[column.key] = _column_default(column)
+    fixed.update({key: None for key in FIELD_COLUMNS})
+    fixed.update({key: False for key in BOOLEAN_COLUMNS if key != "consentement"})
+    called = [(key, fn) for key, fn in called if key not in fixed]
+    return fixed, called
+
+
+_FIXED_DEFAULTS, _CALLED_DEFAULTS = _fixed_defaults()
+
+
 def _entry_row(new: NewEntry, now: dt.datetime) -> dict[str, Any]:
     """Every column of the new entry's row (defaults applied), with a fresh reference."""
-    values = {column.key: _column_default(column) for column in _ENTRY_COLUMNS}
-    values.update({key: None for key in FIELD_COLUMNS})
-    values.update({key: False for key in BOOLEAN_COLUMNS if key != "consentement"})
+    values = {key: default() for key, default in _CALLED_DEFAULTS}
+    values.update(_FIXED_DEFAULTS)
     for key, value in new.fields.items():
         if key in FIELD_COLUMNS and value is not None and value != "":
             values[key] = value
@@ -239,15 +284,18 @@ def create_many(session: Session, news: Sequence[NewEntry], *, now: dt.datetime,
                            "detail": {"from": str(new.status), "to": str(new.final_status),
                                       "reason": new.final_reason}})
     appends.add_many(session, _INSERT_EVENT, events)
+    trail: list[audit.AuditRow] = []
     for new in news:
-        audit.record(session, actor=actor, action="entry.create", object_type="entry",
-                     object_id=new.ref, after={"status": str(new.status)},
-                     inbound_message_id=new.inbound_id, at=now)
+        trail.append(audit.AuditRow(
+            actor=actor, action="entry.create", object_type="entry", object_id=new.ref,
+            after={"status": str(new.status)}, inbound_message_id=new.inbound_id, at=now))
         if new.final_status is not None:
-            audit.record(session, actor=actor, action="entry.status", object_type="entry",
-                         object_id=new.ref, before={"status": str(new.status)},
-                         after={"status": str(new.final_status), "reason": new.final_reason},
-                         at=new.final_at or now)
+            trail.append(audit.AuditRow(
+                actor=actor, action="entry.status", object_type="entry", object_id=new.ref,
+                before={"status": str(new.status)},
+                after={"status": str(new.final_status), "reason": new.final_reason},
+                at=new.final_at or now))
+    audit.record_many(session, trail)
     if not load:
         return []
     return [_as_loaded(session, row, ident) for row, ident in zip(rows, ids, strict=True)]

@@ -74,6 +74,30 @@ def test_audit_chain_verifies_and_detects_tampering(database: Database) -> None:
         assert any(b.audit_id == third.id + 2 for b in audit.verify_chain(s))
 
 
+def test_audit_rows_appended_together_chain_like_rows_appended_one_by_one(
+        database: Database) -> None:
+    rows = [audit.AuditRow(actor="test", action="entry.create", object_type="entry",
+                           object_id=f"E-{i}", after={"status": "waiting"}, at=NOW)
+            for i in range(3)]
+    with database.transaction() as s:
+        first = audit.record(s, actor="test", action="x", object_type="entry", at=NOW)
+        together = audit.record_many(s, rows)
+        assert audit.record_many(s, []) == []
+    with database.transaction() as s:  # a later transaction starts from the stored head
+        last = audit.record(s, actor="test", action="y", object_type="entry", at=NOW)
+    with database.sessions() as s:
+        stored = s.scalars(select(AuditRecord).order_by(AuditRecord.id)).all()
+        assert audit.verify_chain(s) == []
+    assert [r.hash for r in stored] == [first, *together, last]
+    assert [r.prev_hash for r in stored] == [audit.GENESIS, first, *together]
+    assert [r.object_id for r in stored[1:4]] == ["E-0", "E-1", "E-2"]
+    with database.transaction() as s:
+        s.execute(update(AuditRecord).where(AuditRecord.id == stored[2].id)
+                  .values(after={"status": "closed"}))
+    with database.sessions() as s:
+        assert [b.audit_id for b in audit.verify_chain(s)] == [stored[2].id]
+
+
 def test_a_reference_already_taken_is_drawn_again(database: Database,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     # The only fault here is chance itself: make the random draw repeat a taken reference.

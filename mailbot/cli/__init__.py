@@ -33,6 +33,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "mailbot.cli.senders",
     "mailbot.cli.keys",
     "mailbot.cli.privacy",
+    "mailbot.cli.form",
 ]
 
 

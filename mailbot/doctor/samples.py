@@ -21,6 +21,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
                                      "message": "la fiche indique deux valeurs différentes, "
                                                 "« DURAND » et « MARTIN »", "example": ""}]},
     "ack_refused": {"patient": "DURAND Marie", "reason": "hors territoire", "advice": ""},
+    "ack_batch": {"rows": [{"where": "ligne 2", "initials": "D. M.", "outcome": "inscrit(e)",
+                            "ref": "E-7QK2M9", "problems": []}], "hidden": 0,
+                  "counts": {"total": 1, "registered": 1, "incomplete": 0, "merged": 0,
+                             "set_aside": 0}, "sources": ["patients.xlsx"], "notes": []},
+    "ack_attachment_problem": {"problems": [{"source": "fiche.pdf", "message": "protégé",
+                                             "advice": "Renvoyez-le sans mot de passe."}]},
     "recontact": {"registered": "12/03/2026", "token": "ABCDEFGHJKMNPQ", "reminder": False,
                   "next_step": "reminder", "deadline": "15/12/2026"},
     "recontact_ack_yes": {"today": "01/12/2026", "interval_days": 30},

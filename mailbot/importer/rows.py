@@ -3,7 +3,7 @@
 Cells are read with the referral form's value readers
 (:func:`parsers.referral.values.parse_field`) after undoing what spreadsheets
 do to values: Excel date numbers, postal codes and phone numbers that lost
-their leading zero, ``TRUE``/``FALSE`` cells. Nothing here touches the database.
+their leading zero, ``TRUE``/``FALSE`` cells (:mod:`parsers.referral.cells`). Nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from mailbot.importer import columns as col
 from mailbot.importer.answers import NAME_KEYS, read_name, read_yes_no
 from mailbot.importer.communes import postal_codes
 from mailbot.importer.statuses import Status, is_blank, read_status
+from parsers.referral import cells
+from parsers.referral.cells import excel_date as excel_date
 from parsers.referral.labels import CONTACT, CP_COMMUNE, IGNORED, NOM_PRENOM, PRENOM_NOM, normalise
 from parsers.referral.required import missing_problems
 from parsers.referral.types import (
@@ -41,8 +43,6 @@ from store.entries import identity_key
 from store.models import EntryStatus
 
 _TOTAL = re.compile(r"^(?:sous )?(?:total|totaux)\b|^(?:nombre|nb|effectif|somme)\b")
-_DATE_KEYS = frozenset({"date_naissance", col.RECEIVED, col.RESOLVED})
-_PHONE_KEYS = frozenset({"telephone", "referent_telephone"})
 
 
 @dataclass
@@ -108,35 +108,9 @@ class RowContext:
     territory: tuple[str, ...] = ()     # postal codes or prefixes served ([intake])
 
 
-def excel_date(number: float, *, epoch_1904: bool = False) -> dt.datetime | None:
-    """An Excel serial day number (``45292`` = 1 January 2024) as a date-time, if plausible."""
-    if not 1 <= number <= 2958465:
-        return None
-    base = dt.datetime(1904, 1, 1) if epoch_1904 else dt.datetime(1899, 12, 30)
-    return base + dt.timedelta(days=float(number))
-
-
 def cell_text(key: str, value: Any, ctx: RowContext) -> str:
-    """A cell as the text a referrer would have typed for ``key``."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "oui" if value else "non"
-    if isinstance(value, dt.datetime | dt.date):
-        return value.strftime("%d/%m/%Y")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if key in _DATE_KEYS:
-            moment = excel_date(float(value), epoch_1904=ctx.epoch_1904)
-            return moment.strftime("%d/%m/%Y") if moment else str(value)
-        if float(value).is_integer():
-            digits = str(int(value))
-            if key == "code_postal" and len(digits) == 4:  # 01000 read as a number
-                return "0" + digits
-            if key in _PHONE_KEYS and len(digits) == 9:  # 0612345678 read as a number
-                return "0" + digits
-            return digits
-        return str(value)
-    return str(value).strip()
+    """A cell as the text a referrer would have typed for ``key`` (:func:`parsers.referral.cells.cell_text`)."""
+    return cells.cell_text(key, value, epoch_1904=ctx.epoch_1904)
 
 
 def _moment(value: Any, ctx: RowContext) -> dt.datetime | None:

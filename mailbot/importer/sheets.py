@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.errors import UsageError
-
-SNIFF_DELIMITERS = ";,\t|"
+from parsers.referral.sheet_bytes import decode as decode
+from parsers.referral.sheet_bytes import sniff_delimiter as sniff_delimiter
 
 
 @dataclass
@@ -56,44 +56,6 @@ def read_sheets(path: Path, *, only: list[str] | None = None) -> list[Sheet]:
 
 
 # ---------------------------------------------------------------- CSV
-
-def decode(raw: bytes) -> tuple[str, str]:
-    """The text of a CSV file and the encoding found: UTF-8 (with or without BOM), UTF-16
-    with BOM (Excel's "Unicode text"), else Windows-1252 as Excel saves in France."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw.decode("utf-8-sig"), "utf-8-sig"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "utf-16"
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), "latin-1"
-
-
-def sniff_delimiter(text: str) -> str:
-    """The delimiter of a CSV text: ``;`` (French Excel), ``,``, tab or ``|``."""
-    lines = [line for line in text.splitlines()[:50] if line.strip()]
-    sample = "\n".join(lines)
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=SNIFF_DELIMITERS).delimiter
-    except csv.Error:
-        pass
-    # The delimiter found the same number of times on most lines wins.
-    best, best_score = ";", -1
-    for candidate in SNIFF_DELIMITERS:
-        counts = [line.count(candidate) for line in lines]
-        if not counts or max(counts) == 0:
-            continue
-        common = max(set(counts), key=counts.count)
-        score = counts.count(common) * 100 + common
-        if common and score > best_score:
-            best, best_score = candidate, score
-    return best
-
 
 def read_csv(path: Path) -> Sheet:
     """A CSV file as one sheet, whatever its encoding and delimiter."""

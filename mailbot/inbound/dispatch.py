@@ -11,10 +11,10 @@ from mailbot.commands.mail import handle_commands, refuse_commands
 from mailbot.config.senders import Role
 from mailbot.gpg.inbound import open_mail
 from mailbot.inbound.classify import ClassifyContext, classify
+from mailbot.workflows.attachments import handle_partner_mail
 from mailbot.workflows.base import Outcome, Work, escalate
 from mailbot.workflows.bounces import MACHINE_KINDS, handle_machine_mail
 from mailbot.workflows.gp_mail import handle_gp_mail
-from mailbot.workflows.intake import handle_referral
 from mailbot.workflows.replies import handle_reply
 from parsers import pgpmime
 from parsers.addresses import address_of, display_name_of
@@ -36,7 +36,7 @@ def parse_raw(raw: bytes) -> Message:
 
 def _by_role(work: Work) -> Outcome:
     if work.role in (Role.PARTNER, Role.ALLOWED):
-        return refuse_commands(work) or handle_referral(work)
+        return refuse_commands(work) or handle_partner_mail(work)
     if work.role is Role.COORDINATOR:
         return handle_commands(work)
     if work.role is Role.GP:

@@ -55,6 +55,8 @@ MAIL_KINDS: dict[str, str] = {
     "ack_completed": "confirmation de fiche complète",
     "ack_duplicate": "réponse « patient déjà inscrit »",
     "ack_refused": "refus d'inscription",
+    "ack_batch": "accusé de réception d'un lot de fiches",
+    "ack_attachment_problem": "réponse « pièce jointe illisible »",
 }
 
 MAIL_STATES: dict[str, str] = {

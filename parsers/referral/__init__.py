@@ -15,6 +15,17 @@ The modules, in reading order:
 - :mod:`.values` — one value read for its key, by :mod:`.dates`, :mod:`.booleans`,
   :mod:`.identity` (INS, phone, e-mail, sex) and :mod:`.names` (names, towns, postal
   codes); :mod:`.problems` words what is wrong.
+
+Referrals sent as attachments (:mod:`.attached` lists and reads them):
+
+- :mod:`.pdf_form` — a filled PDF form (AcroForm, pypdf); :mod:`.pdf_blank` builds the
+  blank one (reportlab);
+- :mod:`.batch` — a CSV/XLSX of several patients, one form per row: bytes read by
+  :mod:`.sheet_bytes`, header by :mod:`.columns` (shared with ``mailbot import``),
+  cells by :mod:`.cells`;
+- :mod:`.xdm` — an IHE XDM archive's CDA identity (defusedxml), archives opened by
+  :mod:`.zip_guard`;
+- :mod:`.combine` — an attached form completed by the body's, conflicts listed.
 """
 
 from __future__ import annotations
