@@ -72,7 +72,7 @@ class Incoming:
     sender: str | None
 
 
-_INSERT = insert(InboundMessage).returning(InboundMessage.id)
+_INSERT = insert(InboundMessage).returning(InboundMessage.id, sort_by_parameter_order=True)
 
 
 def store_many(session: Session, mails: list[Incoming], now: dt.datetime) -> list[Stored]:
@@ -99,30 +99,58 @@ def store_many(session: Session, mails: list[Incoming], now: dt.datetime) -> lis
                 select(InboundMessage.id, InboundMessage.sha256)
                 .where(InboundMessage.sha256.in_(no_id)).order_by(InboundMessage.id.desc())):
             seen_digests[digest] = ident
-    results = []
-    for mail, digest in zip(mails, digests, strict=True):
+    # Each mail is: a row already stored (same key and bytes), the repeat of an earlier
+    # mail of this batch, or a new row (a duplicate when its Message-ID or digest was seen).
+    results: list[Stored | int | None] = []  # Stored, or the index of the row that decides
+    first: dict[tuple[str, str], int] = {}  # (key, digest) → index of its new row
+    first_id: dict[tuple[str, str], int] = {}  # Message-ID or digest → its first new row
+    rows: dict[int, dict[str, object]] = {}
+    later: dict[int, int] = {}  # index of a row duplicating a new row → that row's index
+    for index, (mail, digest) in enumerate(zip(mails, digests, strict=True)):
         same = known.get((mail.transport_key, digest))
         if same is not None:
             results.append(Stored(same[0], InboundState(same[1]), True))
             continue
-        previous = (seen_ids.get(mail.message_id) if mail.message_id is not None
-                    else seen_digests.get(digest))
-        state = InboundState.DUPLICATE if previous else InboundState.RECEIVED
-        ident = int(session.connection().execute(_INSERT, {
+        if (mail.transport_key, digest) in first:
+            results.append(first[(mail.transport_key, digest)])
+            continue
+        if mail.message_id is not None:
+            mark, previous = ("id", mail.message_id), seen_ids.get(mail.message_id)
+        else:
+            mark, previous = ("sha256", digest), seen_digests.get(digest)
+        if previous is None and mark in first_id:
+            later[index] = first_id[mark]
+        duplicate = previous is not None or index in later
+        rows[index] = {
             "transport_key": mail.transport_key, "message_id": mail.message_id, "sha256": digest,
             "sender": mail.sender, "received_at": now, "size": len(mail.raw), "raw": mail.raw,
-            "state": state,
-            "reason": ("message_id_seen" if mail.message_id else "sha256_seen") if previous else None,
-            "kind": "duplicate" if previous else None, "duplicate_of": previous, "attempts": 0,
-            "processed_at": now if previous else None, "entry_id": None, "raw_destroyed_at": None,
-        }).scalar_one())
-        known[(mail.transport_key, digest)] = (ident, state)
-        if mail.message_id:
-            seen_ids.setdefault(mail.message_id, ident)
-        else:
-            seen_digests.setdefault(digest, ident)
-        results.append(Stored(ident, state, False))
-    return results
+            "state": InboundState.DUPLICATE if duplicate else InboundState.RECEIVED,
+            "reason": ("message_id_seen" if mail.message_id else "sha256_seen") if duplicate
+            else None,
+            "kind": "duplicate" if duplicate else None, "duplicate_of": previous, "attempts": 0,
+            "processed_at": now if duplicate else None, "entry_id": None, "raw_destroyed_at": None,
+        }
+        first[(mail.transport_key, digest)] = index
+        first_id.setdefault(mark, index)
+        results.append(None)
+    ids_of: dict[int, int] = {}
+    for wave in ([i for i in rows if i not in later], list(later)):  # duplicates need ids
+        for index in wave:
+            if index in later:
+                rows[index]["duplicate_of"] = ids_of[later[index]]
+        if wave:  # one INSERT … RETURNING for the wave (executemany, ids in order)
+            returned = session.connection().execute(_INSERT, [rows[i] for i in wave]).scalars()
+            ids_of.update(zip(wave, (int(ident) for ident in returned), strict=True))
+    out: list[Stored] = []
+    for index, result in enumerate(results):
+        if isinstance(result, Stored):
+            out.append(result)
+            continue
+        decided = index if result is None else result
+        state = rows[decided]["state"]
+        assert isinstance(state, InboundState)
+        out.append(Stored(ids_of[decided], state, result is not None))
+    return out
 
 
 def pending_ids(session: Session, limit: int) -> list[int]:

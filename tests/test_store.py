@@ -28,6 +28,44 @@ def test_store_raw_recognises_redelivery_and_duplicates(database: Database) -> N
     assert no_id_dup.state is InboundState.DUPLICATE
 
 
+def test_store_many_is_store_raw_for_a_batch(database: Database) -> None:
+    """One batch with every case store_raw knows, in-batch repeats and duplicates included:
+    the same states, duplicate_of and ids as mail-by-mail storing, in the batch's order."""
+    from store.models import InboundMessage
+
+    with database.transaction() as s:
+        older = inbound.store_raw(s, transport_key="k0", raw=b"z", message_id="old@x",
+                                  sender=None, now=NOW)
+        batch = [inbound.Incoming("k1", b"a", "m1@x", "a@x"),
+                 inbound.Incoming("k1", b"a", "m1@x", "a@x"),  # the same delivery again
+                 inbound.Incoming("k2", b"b", "m1@x", "a@x"),  # same Message-ID in the batch
+                 inbound.Incoming("k3", b"c", None, None),
+                 inbound.Incoming("k4", b"c", None, None),  # same bytes, no Message-ID
+                 inbound.Incoming("k5", b"d", "old@x", None),  # seen in an earlier batch
+                 inbound.Incoming("k0", b"z", "old@x", None)]  # stored before, not set aside
+        stored = inbound.store_many(s, batch, NOW)
+    with database.transaction() as s:
+        again = inbound.store_many(s, [inbound.Incoming("k2", b"b", "m1@x", "a@x")], NOW)
+    assert [one.state for one in stored] == [
+        InboundState.RECEIVED, InboundState.RECEIVED, InboundState.DUPLICATE,
+        InboundState.RECEIVED, InboundState.DUPLICATE, InboundState.DUPLICATE,
+        InboundState.RECEIVED]
+    assert [one.already_stored for one in stored] == [False, True, False, False, False, False,
+                                                      True]
+    assert stored[1].inbound_id == stored[0].inbound_id
+    assert stored[6].inbound_id == older.inbound_id
+    assert again[0].already_stored and again[0].inbound_id == stored[2].inbound_id
+    with database.sessions() as s:
+        rows = {row.transport_key: row for row in s.scalars(select(InboundMessage))}
+    assert len(rows) == 6  # k0…k5, nothing stored twice
+    assert rows["k2"].duplicate_of == stored[0].inbound_id
+    assert rows["k2"].reason == "message_id_seen"
+    assert rows["k4"].duplicate_of == stored[3].inbound_id and rows["k4"].reason == "sha256_seen"
+    assert rows["k5"].duplicate_of == older.inbound_id
+    assert rows["k1"].duplicate_of is None and rows["k1"].raw == b"a"
+    assert rows["k1"].sender == "a@x" and rows["k1"].size == 1
+
+
 def test_duplicate_patient_by_normalised_identity(database: Database) -> None:
     fields = {"nom": "Lefèvre", "prenom": "Zoé", "date_naissance": dt.date(1990, 1, 2)}
     with database.transaction() as s:

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 BATCH = 100  # mails per transaction
+PARSE_BEFORE_STORE = 1_000_000  # bytes: smaller mails are parsed once, before their commit
 _HEADERS = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 
 
@@ -106,13 +107,19 @@ class Pipeline:
         Each mail is parsed once here; the parsed mails to process are kept for
         :meth:`process` in this pass (a retry parses the stored bytes again).
         """
-        incoming = [inbound.Incoming(mail.key, mail.raw, *_envelope(_head_of(mail.raw)))
-                    for mail in mails]
+        # A small mail is parsed once, before the commit, and its envelope read from the
+        # parse; a big one after the commit (its copies in the driver are gone by then),
+        # its envelope from its header block alone.
+        early = {index: parse_raw(mail.raw) for index, mail in enumerate(mails)
+                 if len(mail.raw) < PARSE_BEFORE_STORE}
+        incoming = [inbound.Incoming(mail.key, mail.raw,
+                                     *(_envelope_of(early[index]) if index in early
+                                       else _envelope(_head_of(mail.raw))))
+                    for index, mail in enumerate(mails)]
         with self.app.db.transaction() as session:
             stored = inbound.store_many(session, incoming, self.app.clock.now())
-        # Parsed after the commit: a big mail's copies in the driver are gone by then.
-        self.parsed.update({one.inbound_id: parse_raw(mail.raw)
-                            for one, mail in zip(stored, mails, strict=True)
+        self.parsed.update({one.inbound_id: early[index] if index in early else parse_raw(mail.raw)
+                            for index, (one, mail) in enumerate(zip(stored, mails, strict=True))
                             if one.state is InboundState.RECEIVED and not one.already_stored})
         return stored
 

@@ -50,6 +50,7 @@ IDLE_MAX_SECONDS = 29 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
 FETCH_CHUNK_MESSAGES = 100  # sizes or bodies read per FETCH command…
 FETCH_CHUNK_BYTES = 8_000_000  # …and at most this many bytes (one bigger mail goes alone)
 _PENDING = ("UNDELETED", "UNKEYWORD", DONE_FLAG)
+_SMALL_BYTES = FETCH_CHUNK_BYTES // FETCH_CHUNK_MESSAGES  # a full chunk of these fits the bound
 
 
 def _chunks(uids: list[int], sizes: dict[int, int]) -> Iterator[list[int]]:
@@ -73,11 +74,16 @@ class ImapInbound(ImapSession):
     """:class:`~mailbot.transports.base.InboundTransport` over IMAP (aioimaplib)."""
     # -- reading -------------------------------------------------------------------------------
 
-    async def _pending_uids(self, first_uid: int = 1) -> list[int]:
-        # NOOP first: Dovecot only shows mail delivered meanwhile after a mailbox sync.
-        await self._checked("NOOP", lambda c: c.noop())
+    async def _pending_uids(self, first_uid: int = 1, *, larger: int | None = None) -> list[int]:
+        """UIDs of pending mails from ``first_uid`` on (only those over ``larger`` bytes)."""
+        criteria: tuple[str, ...] = _PENDING
+        if larger is None:
+            # NOOP first: Dovecot only shows mail delivered meanwhile after a mailbox sync.
+            await self._checked("NOOP", lambda c: c.noop())
+        else:
+            criteria = (*_PENDING, "LARGER", str(larger))
         response = await self._checked("UID SEARCH", lambda c: c.uid_search(
-            f"{first_uid}:*", *_PENDING, charset=None))
+            f"{first_uid}:*", *criteria, charset=None))
         return [uid for uid in parse_search(response) if uid >= first_uid]
 
     async def fetch(self, limit: int | None = None) -> list[FetchedMail]:
@@ -88,11 +94,16 @@ class ImapInbound(ImapSession):
                 uids = uids[:limit]
             if not uids:
                 return []
-            sizes: dict[int, int] = {}
-            for start in range(0, len(uids), FETCH_CHUNK_MESSAGES):
+            # Sizes only of the mails too big to be read 100 at a time without counting
+            # (one SEARCH finds them): the others fit FETCH_CHUNK_BYTES by construction.
+            larger = set(await self._pending_uids(uids[0],
+                                                  larger=min(_SMALL_BYTES, self._max_size)))
+            sizes = {uid: 0 for uid in uids if uid not in larger}
+            measured = [uid for uid in uids if uid in larger]
+            for start in range(0, len(measured), FETCH_CHUNK_MESSAGES):
                 # aioimaplib parses one network read recursively, a frame per line: a few
                 # hundred lines per response at most, or Python's recursion limit is hit.
-                part = sequence_set(uids[start:start + FETCH_CHUNK_MESSAGES])
+                part = sequence_set(measured[start:start + FETCH_CHUNK_MESSAGES])
 
                 def measure(c: ImapClient, u: str = part) -> Any:
                     return c.uid("fetch", u, "(UID RFC822.SIZE)")
@@ -110,8 +121,8 @@ class ImapInbound(ImapSession):
             mails: list[FetchedMail] = []
             for uid in uids:
                 size = sizes.get(uid)
-                if size is None:  # expunged meanwhile by someone else
-                    continue
+                if size is None or (size == 0 and uid not in bodies):
+                    continue  # expunged meanwhile by someone else
                 key = f"{self.uidvalidity}:{uid}"
                 if size <= self._max_size:
                     raw = bodies.get(uid)

@@ -325,3 +325,30 @@ async def test_logs_carry_no_mail_content(dovecot: DovecotServer, pki: Pki,
     assert caplog.records
     for forbidden in ("Dupont", "partenaire@hopital.test", "Bonjour", dovecot.password):
         assert forbidden not in caplog.text
+
+
+async def test_sizes_asked_only_for_mails_that_need_counting(dovecot: DovecotServer,
+                                                             pki: Pki) -> None:
+    """Small mails are read 100 at a time without a size FETCH; mails over 80 kB (found by
+    ``SEARCH LARGER``) are measured, read whole by runs under 8 MB, or as a header when
+    over the limit: every mail comes back, in UID order, whole or marked oversized."""
+    mails = [make_mail("petit 1"), make_mail("moyen 1", body_size=600_000),
+             make_mail("petit 2"), make_mail("trop gros", body_size=1_500_000)]
+    mails += [make_mail(f"moyen {n}", body_size=700_000) for n in range(2, 15)]  # > 8 MB
+    for raw in mails:
+        dovecot.deliver(raw)
+    inbound = ImapInbound(imap_config(dovecot, pki, max_size_mb=1))
+    await inbound.open()
+    try:
+        fetched = await inbound.fetch()
+    finally:
+        await inbound.close()
+    assert len(fetched) == len(mails)
+    for raw, mail in zip(mails, fetched, strict=True):
+        if len(raw) > 1_000_000:
+            assert isinstance(mail, OversizedMail) and mail.size == len(raw)
+            assert mail.raw == raw.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
+        else:
+            assert not isinstance(mail, OversizedMail) and mail.raw == raw
+    assert [int(m.key.split(":")[1]) for m in fetched] == sorted(
+        int(m.key.split(":")[1]) for m in fetched)
