@@ -57,23 +57,23 @@ sys.path.insert(0, str(ROOT))
 import aioimaplib  # noqa: E402
 import aiosmtplib  # noqa: E402
 
+from benchmarks.imap_bot import (  # noqa: E402
+    bot_ingest,
+    fresh_database,
+    imap_stage,
+    maildir_ingest,
+    pending_mails,
+    write_config,
+    write_maildir_config,
+)
 from benchmarks.mailgen import referral_mail  # noqa: E402
 from mailbot.app import App  # noqa: E402
-from mailbot.config import ImapInboundConfig, load_config  # noqa: E402
-from mailbot.config.minimal import merged, minimal_sections, render_toml  # noqa: E402
+from mailbot.config import load_config  # noqa: E402
 from mailbot.daemon.loop import INBOUND_PASS  # noqa: E402
-from mailbot.inbound.pipeline import BATCH, Pipeline  # noqa: E402
 from mailbot.outbound.delivery import OutboxWorker  # noqa: E402
-from mailbot.transports.base import set_aside_all  # noqa: E402
-from mailbot.transports.factory import inbound_transport  # noqa: E402
-from mailbot.transports.imap import ImapInbound  # noqa: E402
 from mailbot.transports.tls import client_context  # noqa: E402
-from store.models import OutboxMessage, OutboxState  # noqa: E402
 from tests.servers.dovecot import DovecotServer  # noqa: E402
 from tests.servers.pki import Pki, make_pki  # noqa: E402
-
-BOT = "liste-attente@cpts-exemple.mssante.fr"
-
 
 # -- the SMTP server, in a child process ---------------------------------------------------------
 
@@ -196,139 +196,6 @@ class _Tls:
 
 
 # -- the bot ---------------------------------------------------------------------------------------
-
-
-def write_config(root: Path, pki: Pki, dovecot: DovecotServer, smtp_port: int, database: str, *,
-                 folder: str = "INBOX", processed: str = "Traites") -> Path:
-    """The bot's configuration for this run."""
-    path = root / f"mailbot-{folder}.toml"
-    certificates = {"client_cert": str(pki.client_cert), "client_key": str(pki.client_key),
-                    "ca_file": str(pki.ca_cert)}
-    sections = merged(minimal_sections({"url": database}), {
-        "identity": {"address": BOT, "nil": "NIL-BENCH"},
-        "inbound": {"transport": "imap", "host": "127.0.0.1", "port": dovecot.imaps_port,
-                    "tls": "implicit", **certificates, "state_file": f"{root}/imap-state.json",
-                    "folder": folder, "processed_folder": processed},
-        "outbound": {"transport": "smtp", "host": "127.0.0.1", "port": smtp_port,
-                     "tls": "implicit", **certificates, "secure": True},
-        "limits": {"replies_per_sender_per_hour": 1000000,
-                   "replies_per_partner_per_hour": 1000000},
-        "logging": {"level": "WARNING"}})
-    sections["inbound"].pop("path")
-    sections["outbound"].pop("path")
-    path.write_text(render_toml(sections), encoding="utf-8")
-    return path
-
-
-async def bot_ingest(app: App, profile: cProfile.Profile | None) -> dict[str, int]:
-    """Everything in the inbox through the pipeline, by the daemon's passes."""
-    assert app.config.source is not None
-    assert isinstance(app.config.inbound, ImapInboundConfig)
-    inbound = ImapInbound(app.config.inbound, app.config.inbound.state_file)
-    pipeline = Pipeline(app, inbound)
-    states: dict[str, int] = {}
-    if profile is not None:
-        profile.enable()
-    await inbound.open()
-    try:
-        while True:
-            report = await pipeline.ingest(INBOUND_PASS)
-            for state, n in report.states.items():
-                states[state] = states.get(state, 0) + n
-            if report.fetched == 0:
-                break
-    finally:
-        await inbound.close()
-        if profile is not None:
-            profile.disable()
-    return states
-
-
-async def imap_stage(app: App) -> int:
-    """The bot's IMAP stage alone, as the pipeline drives it: passes of ``INBOUND_PASS``
-    mails fetched, their raw bytes committed (``Pipeline.store``: one transaction per
-    batch), then set aside together (one STORE, one MOVE). Nothing is processed."""
-    assert isinstance(app.config.inbound, ImapInboundConfig)
-    inbound = ImapInbound(app.config.inbound, None)
-    pipeline = Pipeline(app, inbound)
-    done = 0
-    await inbound.open()
-    try:
-        while mails := await inbound.fetch(INBOUND_PASS):
-            for start in range(0, len(mails), BATCH):
-                batch = mails[start:start + BATCH]
-                pipeline.store(batch)
-                pipeline.parsed.clear()  # kept for processing, which this stage leaves out
-                await set_aside_all(inbound, [mail.key for mail in batch])
-                done += len(batch)
-    finally:
-        await inbound.close()
-    return done
-
-
-async def maildir_ingest(app: App) -> dict[str, int]:
-    """Everything in the Maildir inbox through the same pipeline, by the daemon's passes."""
-    inbound = inbound_transport(app.config.inbound)
-    pipeline = Pipeline(app, inbound)
-    states: dict[str, int] = {}
-    await inbound.open()
-    try:
-        while True:
-            report = await pipeline.ingest(INBOUND_PASS)
-            for state, n in report.states.items():
-                states[state] = states.get(state, 0) + n
-            if report.fetched == 0:
-                break
-    finally:
-        await inbound.close()
-    return states
-
-
-def fresh_database(database: str, root: Path, name: str) -> tuple[str, Any]:
-    """Another empty database of the same kind as ``database``: a SQLite file in ``root``,
-    or a new PostgreSQL database on the same server; returns (url, drop function)."""
-    if "postgresql" not in database:
-        return f"sqlite:///{root / (name + '.db')}", lambda: None
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    url = make_url(database)
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    db_name = f"bench_{name}_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}"'))
-        conn.execute(text(f'CREATE DATABASE "{db_name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=db_name).render_as_string(hide_password=False), drop
-
-
-def write_maildir_config(root: Path, database: str) -> Path:
-    """The same bot with the embedded default inbound: a Maildir under ``root``."""
-    path = root / "mailbot-maildir.toml"
-    sections = merged(minimal_sections({"url": database}), {
-        "identity": {"address": BOT, "nil": "NIL-BENCH"},
-        "inbound": {"transport": "maildir", "path": str(root / "maildir-inbox")},
-        "outbound": {"transport": "maildir", "path": str(root / "maildir-outbox")},
-        "limits": {"replies_per_sender_per_hour": 1000000,
-                   "replies_per_partner_per_hour": 1000000},
-        "logging": {"level": "WARNING"}})
-    path.write_text(render_toml(sections), encoding="utf-8")
-    return path
-
-
-def pending_mails(app: App) -> list[tuple[str, list[str], bytes]]:
-    """The acknowledgements waiting in the outbox."""
-    from sqlalchemy import select
-
-    with app.db.sessions() as session:
-        rows = session.scalars(select(OutboxMessage).where(
-            OutboxMessage.state == OutboxState.PENDING).order_by(OutboxMessage.id))
-        return [(row.sender, list(row.recipients), row.raw) for row in rows]
 
 
 def idle_latency(config: Path, dovecot: DovecotServer, smtp: SmtpChild, samples: int,
