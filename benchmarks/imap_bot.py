@@ -45,11 +45,10 @@ def write_config(root: Path, pki: Pki, dovecot: DovecotServer, smtp_port: int, d
     return path
 
 
-async def bot_ingest(app: App, profile: cProfile.Profile | None) -> dict[str, int]:
-    """Everything in the inbox through the pipeline, by the daemon's passes."""
-    assert app.config.source is not None
-    assert isinstance(app.config.inbound, ImapInboundConfig)
-    inbound = ImapInbound(app.config.inbound, app.config.inbound.state_file)
+async def bot_ingest(app: App, profile: cProfile.Profile | None = None) -> dict[str, int]:
+    """Everything in the inbox (IMAP or Maildir) through the pipeline, by the daemon's
+    passes."""
+    inbound = inbound_transport(app.config.inbound)
     pipeline = Pipeline(app, inbound)
     states: dict[str, int] = {}
     if profile is not None:
@@ -89,24 +88,6 @@ async def imap_stage(app: App) -> int:
     finally:
         await inbound.close()
     return done
-
-
-async def maildir_ingest(app: App) -> dict[str, int]:
-    """Everything in the Maildir inbox through the same pipeline, by the daemon's passes."""
-    inbound = inbound_transport(app.config.inbound)
-    pipeline = Pipeline(app, inbound)
-    states: dict[str, int] = {}
-    await inbound.open()
-    try:
-        while True:
-            report = await pipeline.ingest(INBOUND_PASS)
-            for state, n in report.states.items():
-                states[state] = states.get(state, 0) + n
-            if report.fetched == 0:
-                break
-    finally:
-        await inbound.close()
-    return states
 
 
 def fresh_database(database: str, root: Path, name: str) -> tuple[str, Any]:

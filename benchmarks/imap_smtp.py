@@ -61,7 +61,6 @@ from benchmarks.imap_bot import (  # noqa: E402
     bot_ingest,
     fresh_database,
     imap_stage,
-    maildir_ingest,
     pending_mails,
     write_config,
     write_maildir_config,
@@ -305,7 +304,7 @@ def run(args: argparse.Namespace, rng: random.Random, root: Path, pki: Pki,
         maildir_app = App.from_config(load_config(write_maildir_config(root, maildir_url)))
         maildir_app.db.migrate()
         started = time.perf_counter()
-        maildir_states = asyncio.run(maildir_ingest(maildir_app))
+        maildir_states = asyncio.run(bot_ingest(maildir_app))
         maildir_s = time.perf_counter() - started
         maildir_app.db.dispose()
     finally:
