@@ -8,8 +8,7 @@ from typing import Any
 
 from mailbot.config import ImapInboundConfig, MaildirInboundConfig
 from mailbot.config.model import Config
-from mailbot.config.tenant_conflicts import load_all
-from mailbot.config.tenants import tenants_dir
+from mailbot.config.tenants import load_all, tenants_dir
 from mailbot.errors import ConfigError
 
 

@@ -98,29 +98,14 @@ def check_all(tenants: dict[str, Config]) -> None:
                 raise _conflict((other, tenants[other].source), (name, config.source), claim)
 
 
-def check_one(selected: Config, folder: Path) -> None:
-    """Refuse ``selected`` when it shares a resource with another readable tenant of ``folder``
-    (a broken file of another tenant is that tenant's problem, not this one's)."""
-    from mailbot.config.tenants import known_tenants, load_tenant
-
+def check_against(selected: Config, others: dict[str, Config]) -> None:
+    """Refuse ``selected`` (a tenant) when it shares a resource with one of ``others``."""
     assert selected.tenant is not None
-    mine = {c.value for c in claims(selected)}
-    for name in known_tenants(folder):
+    mine = {c.value: c for c in claims(selected)}
+    for name, other in sorted(others.items()):
         if name == selected.tenant:
-            continue
-        try:
-            other = load_tenant(name, folder)
-        except ConfigError:
             continue
         for claim in claims(other):
             if claim.value in mine:
-                raise _conflict((name, other.source), (selected.tenant, selected.source), claim)
-
-
-def load_all(folder: Path) -> dict[str, Config]:
-    """Every tenant of ``folder``, each validated, checked against each other."""
-    from mailbot.config.tenants import known_tenants, load_tenant
-
-    tenants = {name: load_tenant(name, folder) for name in known_tenants(folder)}
-    check_all(tenants)
-    return tenants
+                raise _conflict((name, other.source), (selected.tenant, selected.source),
+                                mine[claim.value])

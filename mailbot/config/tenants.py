@@ -15,6 +15,7 @@ schema, a SQLite file, a mailbox or an identity address.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 from mailbot.config.inbound import ImapInboundConfig
 from mailbot.config.load import config_path, load_config
 from mailbot.config.model import Config
+from mailbot.config.tenant_conflicts import check_against, check_all
 from mailbot.errors import ConfigError
 
 ENV_TENANTS_DIR = "MAILBOT_TENANTS_DIR"
@@ -95,9 +97,24 @@ def load_selected(config: str | os.PathLike[str] | None, tenant: str | None,
     if config:
         raise ConfigError("--config et --tenant s'excluent : un territoire est lu dans son "
                           "dossier", key=None, expected="--tenant NOM ou --config FICHIER")
-    from mailbot.config.tenant_conflicts import check_one
-
     where = tenants_dir(folder)
     selected = load_tenant(tenant, where)
-    check_one(selected, where)
+    check_against(selected, _readable_others(tenant, where))
     return selected
+
+
+def _readable_others(name: str, folder: Path) -> dict[str, Config]:
+    """The other tenants of ``folder`` that load (a broken file is its own tenant's problem)."""
+    others = {}
+    for other in known_tenants(folder):
+        if other != name:
+            with contextlib.suppress(ConfigError):
+                others[other] = load_tenant(other, folder)
+    return others
+
+
+def load_all(folder: Path) -> dict[str, Config]:
+    """Every tenant of ``folder``, each validated, checked against each other."""
+    tenants = {name: load_tenant(name, folder) for name in known_tenants(folder)}
+    check_all(tenants)
+    return tenants
