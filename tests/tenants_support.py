@@ -3,8 +3,8 @@
 Tenant ``a`` and tenant ``b`` each live in a folder of their own (Maildir inbox and
 outbox) and are described by ``<tenants>/a.toml`` and ``<tenants>/b.toml``. Both
 register the same partner (the DAC), the same coordinator and the same GP
-(``rpps(1)``, ``gp_email(1)``); ``b`` alone has GP 2, a blocked sender and an
-unprocessed referral in its inbox. Patients are named ``TENANTA`` / ``TENANTB``,
+(``rpps(1)``, ``gp_email(1)``); ``b`` alone has GP 2, a partner of its own, a blocked
+sender and an unprocessed referral in its inbox. Patients are named ``TENANTA`` / ``TENANTB``,
 so any leak of ``b`` into ``a`` shows in ``a``'s output.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from mailbot.cli import main
-from mailbot.config.minimal import render_toml
+from mailbot.config.minimal import PARTNERS, render_toml
 from store import blocked
 from store.db import Database
 from store.models import Base
@@ -35,6 +35,7 @@ from tests.test_matching_support import T0, add_entry, add_gp
 
 NAMES = ("a", "b")
 BLOCKED = "faussaire@exemple.fr"
+PARTNER_B = "saisine@chu-b.mssante.fr"  # a partner of tenant b only
 
 
 @contextlib.contextmanager
@@ -68,11 +69,14 @@ def empty(schema: str) -> None:
 def sections_of(root: Path, name: str, schema: str) -> dict[str, dict[str, object]]:
     """The configuration of tenant ``name``: its address, schema and folders (absolute paths)."""
     var = root / name / "var"
-    return {
+    sections: dict[str, dict[str, object]] = {
         "identity": {"address": f"liste-attente@cpts-{name}.mssante.fr", "name": f"CPTS {name.upper()}"},
         "inbound": {"transport": "maildir", "path": str(var / "inbox")},
         "outbound": {"transport": "maildir", "path": str(var / "outbox")},
     }
+    if name == "b":
+        sections["senders"] = {"partners": [*PARTNERS, PARTNER_B]}
+    return sections
 
 
 @dataclass

@@ -8,7 +8,12 @@ import contextlib
 import io
 import json
 import logging
-from collections.abc import Iterator
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +28,7 @@ from mailbot.config.tenants import load_tenant, tenants_dir
 from mailbot.jobs.schedule import _job_lock, run_job
 from store import audit
 from tests.conftest import PG_URL
+from tests.helpers import ROOT
 from tests.tenants_support import schemas
 from tests.test_intake_e2e import COMPLETE, DAC, mail
 
@@ -218,3 +224,44 @@ def test_audit_appends_of_two_tenants_do_not_wait_on_each_other(apps: dict[str, 
                 same.flush()
         finally:
             second.db.dispose()
+
+
+def test_one_daemon_per_tenant_each_answers_its_own_mailbox_and_logs_its_name(folder: Path) -> None:
+    daemons = {}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for name in ("nord", "sud"):
+        write(folder, name, inbound={"transport": "maildir", "path": f"var/{name}/inbox",
+                                     "poll_seconds": 0.2},
+              jobs={"schedules": {"outbox": "* * * * *"}})
+        assert cli("--tenants-dir", str(folder), "--tenant", name, "init")[0] == 0
+    for name in ("nord", "sud"):
+        daemons[name] = subprocess.Popen(
+            [sys.executable, "-m", "mailbot", "--tenants-dir", str(folder), "--tenant", name, "run",
+             "--log-format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    outbox = {name: folder / "var" / name / "outbox" / "new" for name in daemons}
+    try:
+        (folder / "var" / "nord" / "inbox" / "new" / "1.eml").write_bytes(
+            mail(DAC, COMPLETE, message_id="daemon-nord@dac16.mssante.fr"))
+        assert _wait_for(lambda: len(list(outbox["nord"].iterdir())) == 1), "nord did not answer"
+        daemons["nord"].send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        assert list(outbox["sud"].iterdir()) == []  # sud's daemon never saw nord's mail
+        assert all(proc.poll() is None for proc in daemons.values())
+    finally:
+        errors = {}
+        for name, proc in daemons.items():
+            proc.send_signal(signal.SIGTERM)
+            errors[name] = proc.communicate(timeout=30)[1]
+    for name, err in errors.items():
+        records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+        assert records and {r.get("tenant") for r in records} == {name}, err
+    assert "configuration reloaded" in errors["nord"]
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False

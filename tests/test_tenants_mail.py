@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from mailbot.commands import commands
 from tests.helpers import Bot, body_of
-from tests.tenants_support import Tenants, build, empty, fingerprint, ref_of, schemas
+from tests.tenants_support import PARTNER_B, Tenants, build, empty, fingerprint, ref_of, schemas
 from tests.test_commands_mail import COORD
 from tests.test_intake_e2e import COMPLETE, DAC, mail
 from tests.test_matching_support import T0, gp_email, reply, rpps, token_in
@@ -137,6 +137,19 @@ def test_one_partner_referring_the_same_patient_to_both_tenants_registers_it_in_
     ref_a, ref_b = ref_of(tenants.a, "MARTIN"), ref_of(tenants.b, "MARTIN")
     assert ref_a != ref_b
     assert ref_b not in body_of(next(m for m in tenants.a.sent() if m["To"] == DAC))
+
+
+def test_a_partner_of_the_other_tenant_is_a_stranger_here(tenants: Tenants) -> None:
+    body = COMPLETE.replace("MARTIN", "ETRANGER")
+    tenants.a.drop(mail(PARTNER_B, body, message_id="stranger-a@chu-b.mssante.fr"))
+    tenants.a.run_once()
+    with tenants.a.app.db.sessions() as session:
+        assert session.execute(text("SELECT state FROM inbound_message")).scalar_one() == "quarantined"
+        assert session.execute(text("SELECT count(*) FROM entry WHERE nom = 'ETRANGER'")).scalar_one() == 0
+    assert not [m for m in tenants.a.sent() if m["To"] == PARTNER_B]
+    tenants.b.drop(mail(PARTNER_B, body, message_id="stranger-b@chu-b.mssante.fr"))
+    tenants.b.run_once()
+    assert _status(tenants.b, "ETRANGER") == "waiting"
 
 
 def test_digests_and_stats_of_a_tenant_count_only_its_own_data(tenants: Tenants) -> None:
