@@ -22,6 +22,16 @@ from mailbot.config.outbound import MaildirRouteConfig
 from mailbot.errors import ConfigError
 
 _LOCAL = {None, "", "localhost", "127.0.0.1", "::1"}
+_EXAMPLES = {
+    "identity.address": 'address = "liste-attente@cpts-nom.mssante.fr"',
+    "database.schema": 'schema = "cpts_nom"',
+    "database.url": 'url = "sqlite:////var/lib/mailbot/nom/mailbot.db"',
+    "inbound.path": 'path = "/var/lib/mailbot/nom/inbox"',
+    "inbound.user": "la boîte applicative du territoire",
+    "inbound.state_file": 'state_file = "/var/lib/mailbot/nom/imap-state.json"',
+    "outbound.path": 'path = "/var/lib/mailbot/nom/outbox"',
+    "gpg.home": 'home = "/var/lib/mailbot/nom/gnupg"',
+}
 
 
 @dataclass(frozen=True)
@@ -85,7 +95,7 @@ def _conflict(first: tuple[str, Path | None], second: tuple[str, Path | None], c
         f"les territoires « {name_a} » ({file_a}) et « {name_b} » ({file_b}) ont {claim.what} : "
         "aucune donnée ni aucun message ne doit passer d'un territoire à l'autre",
         file=str(file_b), key=claim.key,
-        expected="une valeur propre à chaque territoire (ex. [database] schema = \"cpts_nom\")")
+        expected=f"une valeur propre à chaque territoire, ex. {_EXAMPLES.get(claim.key, claim.key)}")
 
 
 def check_all(tenants: dict[str, Config]) -> None:
