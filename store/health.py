@@ -47,7 +47,7 @@ def read_health(session: Session, now: dt.datetime) -> Health:
     by_state = dict(session.execute(
         select(OutboxMessage.state, func.count())
         .where(OutboxMessage.state.in_([OutboxState.FAILED, OutboxState.REFUSED]))
-        .group_by(OutboxMessage.state)).tuples().all())
+        .group_by(OutboxMessage.state)).all())
     failed_24h = session.scalar(
         select(func.count()).select_from(OutboxMessage)
         .where(OutboxMessage.state == OutboxState.FAILED,
