@@ -17,4 +17,4 @@ class DaemonConfig(Section):
     well above one pass of 100 mails (well under a second) and a database hiccup.
     """
 
-    lease_seconds: float = Field(default=60.0, ge=10, le=3600)
+    lease_seconds: int = Field(default=60, ge=10, le=3600)

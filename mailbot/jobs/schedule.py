@@ -105,7 +105,7 @@ def next_run(app: App, job: Job, after: dt.datetime) -> dt.datetime | None:
     return fire.astimezone(dt.UTC) if fire else None
 
 
-def _lock_key(name: str, schema: str | None = None) -> int:
+def lock_key(name: str, schema: str | None = None) -> int:
     """The advisory lock of a job, per schema: tenants sharing one database never block each other."""
     return zlib.crc32(f"mailbot-job:{schema or ''}:{name}".encode())
 
@@ -118,13 +118,13 @@ def _job_lock(app: App, name: str) -> Iterator[bool]:
         return
     with app.db.engine.connect() as connection:
         got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                      {"k": _lock_key(name, app.db.schema)}).scalar())
+                                      {"k": lock_key(name, app.db.schema)}).scalar())
         try:
             yield got
         finally:
             if got:
                 connection.execute(text("SELECT pg_advisory_unlock(:k)"),
-                                   {"k": _lock_key(name, app.db.schema)})
+                                   {"k": lock_key(name, app.db.schema)})
             connection.commit()
 
 
