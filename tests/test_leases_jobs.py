@@ -63,11 +63,11 @@ def test_two_daemons_racing_run_each_occurrence_once(bot: Bot, slow_job: str) ->
         start = threading.Barrier(2)
         said: list[str] = []
 
-        def fire_in(app: App) -> None:
+        def fire_in(app: App, start: threading.Barrier, said: list[str]) -> None:
             start.wait()
             said.append(run_job(app, slow_job, scheduled=True))
 
-        threads = [threading.Thread(target=fire_in, args=(app,)) for app in apps]
+        threads = [threading.Thread(target=fire_in, args=(app, start, said)) for app in apps]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -109,7 +109,7 @@ def test_an_occurrence_left_by_a_dead_worker_is_taken_over_a_live_one_is_not(
     beats._resumer.join()
     beats.beat()  # done now: nothing more to take over
     assert beats._resumer is not None and not beats._resumer.is_alive()
-    assert RUNS == [NINE + dt.timedelta(minutes=5)]
+    assert len(RUNS) == 1 and RUNS[0] == NINE + dt.timedelta(minutes=5)
     with bot.app.db.sessions() as session:
         rows = session.scalars(select(JobOccurrence).order_by(JobOccurrence.fire_at)).all()
         assert [(r.worker, r.status, r.runs) for r in rows] == [

@@ -43,10 +43,14 @@ class Heartbeat:
         return self.app.lease.total_seconds() / 3
 
     def __enter__(self) -> Heartbeat:
-        with self.app.db.autocommit() as connection:
-            workers.register(connection, self.app.worker, role=self.role,
-                             now=self.app.clock.now(), lease=self.app.lease)
-            self._reap(connection)
+        try:
+            with self.app.db.autocommit() as connection:
+                workers.register(connection, self.app.worker, role=self.role,
+                                 now=self.app.clock.now(), lease=self.app.lease)
+                self._reap(connection)
+        except Exception as error:  # the database is away: the first beat registers
+            log.warning("worker %s not registered yet (%s)", self.app.worker,
+                        type(error).__name__)
         log.info("worker %s registered (lease %.0f s)", self.app.worker,
                  self.app.lease.total_seconds())
         self._thread = threading.Thread(target=self._run, name="mailbot-heartbeat", daemon=True)
