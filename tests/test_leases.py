@@ -215,6 +215,9 @@ def test_doctor_shows_who_holds_what(leased: Bot, backend: str) -> None:
     assert "processus actifs : 1" in said and "messages reçus réservés par w:1:1 : 3" in said
     assert "envois en cours par w:1:1 : 1" in said
     if backend == "postgres":
+        with app.db.engine.connect() as c:  # every connection of a process says who it is
+            assert c.execute(text("SELECT current_setting('application_name')")).scalar() == \
+                workers.identity()
         assert [(j["job"], j["worker"]) for j in held["job_locks"]] == [("digest", "w:1:1")]
         assert "verrou de la tâche digest tenu par w:1:1" in said
     else:
