@@ -202,8 +202,8 @@ def test_doctor_shows_who_holds_what(leased: Bot, backend: str) -> None:
     holder = Database(app.db.url, schema=app.db.schema, application_name="w:1:1")
     with holder.engine.connect() as locked:
         if backend == "postgres":
-            assert locked.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                  {"k": lock_key("digest", app.db.schema)}).scalar()
+            for key in (lock_key("digest", app.db.schema), -5):  # a negative one too
+                assert locked.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
         data = json.loads(leased.cli("doctor", "--json", check=False).stdout)
         said = leased.cli("doctor", check=False).stdout
     holder.dispose()
@@ -220,6 +220,8 @@ def test_doctor_shows_who_holds_what(leased: Bot, backend: str) -> None:
                 workers.identity()
         assert [(j["job"], j["worker"]) for j in held["job_locks"]] == [("digest", "w:1:1")]
         assert "verrou de la tâche digest tenu par w:1:1" in said
+        assert {"key": -5, "worker": "w:1:1"} in [
+            {"key": o["key"], "worker": o["worker"]} for o in held["other_locks"]]
     else:
         assert held["job_locks"] == []
     leased.close()

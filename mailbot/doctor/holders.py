@@ -21,13 +21,23 @@ from store import occurrences, workers
 from store.models_workers import Worker
 
 _LOCKS = text("""
-    SELECT l.classid::bigint * 4294967296 + l.objid::bigint AS key, a.application_name,
+    SELECT l.classid::bigint AS high, l.objid::bigint AS low, l.objsubid, a.application_name,
            a.pid, a.backend_start
     FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
     WHERE l.locktype = 'advisory' AND l.granted AND l.database = (
         SELECT oid FROM pg_database WHERE datname = current_database())
     ORDER BY a.backend_start, a.pid
 """)
+
+
+def _key(high: int, low: int, sub: int) -> int:
+    """The bigint given to ``pg_advisory_lock`` (``objsubid`` 1: split in two unsigned
+    32-bit halves in ``pg_locks``); a two-integer lock (``objsubid`` 2) is shown as
+    ``-k - 1`` of its halves joined, never taken for a job's (those are positive)."""
+    key = (int(high) << 32) | int(low)
+    if int(sub) == 1:
+        return key - (1 << 64) if key >= 1 << 63 else key
+    return -key - 1
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -45,7 +55,9 @@ def holders(app: App) -> dict[str, Any]:
         rows = list(session.scalars(select(Worker).order_by(Worker.started_at, Worker.id)))
         held = workers.holdings(session)
         jobs = occurrences.running(session)
-        locks = list(session.execute(_LOCKS)) if app.db.is_postgres else []
+        locks = [(_key(high, low, sub), application, pid, since)
+                 for high, low, sub, application, pid, since in session.execute(_LOCKS)
+                 ] if app.db.is_postgres else []
     names = {lock_key(name, app.db.schema): name for name in load_all()}
     return {
         "workers": [{"id": w.id, "role": w.role, "host": w.host, "pid": w.pid,
@@ -60,11 +72,11 @@ def holders(app: App) -> dict[str, Any]:
                               for h in held if h.sends],
         "jobs_running": [{"job": o.name, "fire_at": _iso(o.fire_at), "worker": o.worker,
                           "started_at": _iso(o.started_at), "runs": o.runs} for o in jobs],
-        "job_locks": [{"job": names.get(int(key)), "key": int(key), "worker": application,
+        "job_locks": [{"job": names[key], "key": key, "worker": application,
                        "backend_pid": pid, "since": _iso(since)}
-                      for key, application, pid, since in locks if int(key) in names],
-        "other_locks": [{"key": int(key), "worker": application, "backend_pid": pid}
-                        for key, application, pid, _ in locks if int(key) not in names],
+                      for key, application, pid, since in locks if key in names],
+        "other_locks": [{"key": key, "worker": application, "backend_pid": pid}
+                        for key, application, pid, _ in locks if key not in names],
     }
 
 
