@@ -40,7 +40,8 @@ class Database:
     other's data.
     """
 
-    def __init__(self, url: str, *, schema: str | None = None, echo: bool = False) -> None:
+    def __init__(self, url: str, *, schema: str | None = None, echo: bool = False,
+                 application_name: str | None = None) -> None:
         self.url = url
         self.schema = schema
         connect_args: dict[str, Any] = {}
@@ -49,8 +50,11 @@ class Database:
             if file and file != ":memory:":
                 Path(file).parent.mkdir(parents=True, exist_ok=True)
             connect_args["timeout"] = 30
-        elif schema:
-            connect_args["options"] = f"-csearch_path={schema}"
+        else:
+            if schema:
+                connect_args["options"] = f"-csearch_path={schema}"
+            if application_name:  # who holds what, in pg_stat_activity (mailbot doctor)
+                connect_args["application_name"] = application_name[:63]
         try:
             self.engine: Engine = create_engine(url, echo=echo, connect_args=connect_args,
                                                 future=True, pool_pre_ping=True)

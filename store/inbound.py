@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -75,8 +75,14 @@ class Incoming:
 _INSERT = insert(InboundMessage).returning(InboundMessage.id, sort_by_parameter_order=True)
 
 
-def store_many(session: Session, mails: list[Incoming], now: dt.datetime) -> list[Stored]:
-    """:func:`store_raw` for a batch, with two look-ups for the whole batch."""
+def store_many(session: Session, mails: list[Incoming], now: dt.datetime,
+               claim: tuple[str, dt.datetime] | None = None) -> list[Stored]:
+    """:func:`store_raw` for a batch, with two look-ups for the whole batch.
+
+    ``claim`` (worker, lease end): the new rows to process are stored already claimed by
+    that worker (:func:`claim`), in the same commit as their bytes — no extra statement.
+    """
+    holder, until = claim if claim is not None else (None, None)
     digests = [hashlib.sha256(m.raw).hexdigest() for m in mails]
     keys = [m.transport_key for m in mails]
     known: dict[tuple[str, str], tuple[int, str]] = {
@@ -129,6 +135,7 @@ def store_many(session: Session, mails: list[Incoming], now: dt.datetime) -> lis
             else None,
             "kind": "duplicate" if duplicate else None, "duplicate_of": previous, "attempts": 0,
             "processed_at": now if duplicate else None, "entry_id": None, "raw_destroyed_at": None,
+            "claimed_by": None if duplicate else holder, "lease_until": None if duplicate else until,
         }
         first[(mail.transport_key, digest)] = index
         first_id.setdefault(mark, index)
@@ -160,13 +167,43 @@ def pending_ids(session: Session, limit: int) -> list[int]:
         .order_by(InboundMessage.id).limit(limit)))
 
 
-def load_for_processing(session: Session, ids: list[int]) -> list[InboundMessage]:
-    """The messages among ``ids`` still ``received``, in order, locked for this worker.
+def claim(session: Session, ids: list[int], worker: str, now: dt.datetime,
+          lease: dt.timedelta) -> set[int]:
+    """Claim the mails among ``ids`` still ``received`` for ``worker`` until ``now + lease``;
+    return the ids claimed. One statement for the whole batch; the caller commits it
+    before the work (a short transaction of its own), so that a process killed mid-work
+    leaves its claims behind.
 
-    On PostgreSQL rows another worker holds are skipped (``SKIP LOCKED``).
+    A mail is taken when nobody holds it, when ``worker`` already does (renewed), or when
+    its holder's lease has passed: the holder died (SIGKILL, power cut) or lost its
+    database for longer than the lease. A live lease is never taken. On PostgreSQL rows
+    locked by a transaction processing them right now are skipped (``SKIP LOCKED``), so
+    that even a lease outlived by a slow batch never lets a second process in.
+    """
+    if not ids:
+        return set()
+    free = (select(InboundMessage.id)
+            .where(InboundMessage.id.in_(ids), InboundMessage.state == InboundState.RECEIVED,
+                   or_(InboundMessage.lease_until.is_(None), InboundMessage.lease_until < now,
+                       InboundMessage.claimed_by == worker)))
+    if session.get_bind().dialect.name == "postgresql":
+        free = free.with_for_update(skip_locked=True)
+    statement = (update(InboundMessage).where(InboundMessage.id.in_(free.scalar_subquery()))
+                 .values(claimed_by=worker, lease_until=now + lease)
+                 .returning(InboundMessage.id))
+    return set(session.connection().execute(statement).scalars())
+
+
+def load_for_processing(session: Session, ids: list[int], worker: str) -> list[InboundMessage]:
+    """The messages among ``ids`` still ``received`` and claimed by ``worker``
+    (:func:`claim`), in order, locked for this transaction.
+
+    On PostgreSQL rows another transaction holds are skipped (``SKIP LOCKED``); a mail
+    whose lease passed and another worker claimed since is left out.
     """
     query = (select(InboundMessage)
-             .where(InboundMessage.id.in_(ids), InboundMessage.state == InboundState.RECEIVED)
+             .where(InboundMessage.id.in_(ids), InboundMessage.state == InboundState.RECEIVED,
+                    InboundMessage.claimed_by == worker)
              .order_by(InboundMessage.id)
              .options(defer(InboundMessage.raw)))  # loaded on first use: the pass parsed it
     if session.get_bind().dialect.name == "postgresql":
@@ -184,7 +221,7 @@ def _short(reason: str | None) -> str | None:
 _FINISH = (
     update(InboundMessage).where(InboundMessage.id == bindparam("_id"))
     .values(state=bindparam("_state"), kind=bindparam("_kind"), reason=bindparam("_reason"),
-            processed_at=bindparam("_at"),
+            processed_at=bindparam("_at"), claimed_by=None, lease_until=None,
             entry_id=func.coalesce(bindparam("_entry_id"), InboundMessage.entry_id))
 )
 
@@ -214,7 +251,8 @@ def finish_many(session: Session, finished: list[Finished]) -> None:
         rows.append({"_id": one.message.id, "_state": one.state, "_kind": one.kind,
                      "_reason": reason, "_at": one.at, "_entry_id": one.entry_id})
         for key, value in (("state", one.state), ("kind", one.kind), ("reason", reason),
-                           ("processed_at", one.at)):
+                           ("processed_at", one.at), ("claimed_by", None),
+                           ("lease_until", None)):
             set_committed_value(one.message, key, value)
         if one.entry_id is not None:
             set_committed_value(one.message, "entry_id", one.entry_id)

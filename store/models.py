@@ -92,6 +92,11 @@ class InboundMessage(Base):
     # How a reply was read (issue 15): the classifier's rule and the words it matched.
     decision_rule: Mapped[str | None] = mapped_column(String(60))
     decision_evidence: Mapped[str | None] = mapped_column(String(200))
+    # The process that claimed the mail for processing (``store.workers``), and until when:
+    # committed before the work, so that a process killed mid-work leaves its claim and
+    # another takes the mail over once the lease has passed. Cleared with the terminal state.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[dt.datetime | None]
 
 
 class Entry(Base):
@@ -197,6 +202,7 @@ class OutboxMessage(Base):
     # Set, and committed, just before a direct (SMTP) send; cleared with its outcome. Still
     # set on a pending row: the process died during the send, the server may have the mail.
     attempt_started_at: Mapped[dt.datetime | None]
+    attempt_started_by: Mapped[str | None] = mapped_column(String(100))  # the worker sending it
     route: Mapped[str | None] = mapped_column(String(100))
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id"), index=True)
     inbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
@@ -283,4 +289,5 @@ from store import (  # noqa: E402, F401
     models_matching,
     models_recontact,
     models_security,
+    models_workers,
 )

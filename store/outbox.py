@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from store import transaction_state
 from store.models import OutboxMessage, OutboxState
+from store.models_workers import Worker
 from store.types import UTCDateTime
 
 _INSERT = insert(OutboxMessage).returning(OutboxMessage.id)
@@ -55,19 +56,20 @@ _START = (update(OutboxMessage)
                  OutboxMessage.attempt_started_at.is_(None),
                  func.coalesce(OutboxMessage.next_attempt_at, bindparam("now", type_=UTCDateTime()))
                  <= bindparam("now", type_=UTCDateTime()))
-          .values(attempt_started_at=bindparam("now", type_=UTCDateTime()))
+          .values(attempt_started_at=bindparam("now", type_=UTCDateTime()),
+                  attempt_started_by=bindparam("worker"))
           .returning(OutboxMessage.id))
 _RELEASE = (update(OutboxMessage)
             .where(OutboxMessage.id.in_(bindparam("mails", expanding=True)),
                    func.coalesce(OutboxMessage.state, "") == OutboxState.PENDING.value)
-            .values(attempt_started_at=None))
+            .values(attempt_started_at=None, attempt_started_by=None))
 _OUTCOME = (update(OutboxMessage).where(OutboxMessage.id == bindparam("mail"))
             .values(state=bindparam("state"), attempts=bindparam("attempts"),
                     last_error=bindparam("last_error"),
                     next_attempt_at=bindparam("next_attempt_at", type_=UTCDateTime()),
                     sent_at=bindparam("sent_at", type_=UTCDateTime()), route=bindparam("route"),
                     recipients=bindparam("recipients", type_=OutboxMessage.recipients.type),
-                    attempt_started_at=None))
+                    attempt_started_at=None, attempt_started_by=None))
 
 
 def claim_due(session: Session, now: dt.datetime, limit: int) -> list[OutboxMessage]:
@@ -92,8 +94,10 @@ def next_due_at(session: Session) -> dt.datetime | None:
     return session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(*_DUE))
 
 
-def start_attempts(connection: Connection, mail_ids: Sequence[int], now: dt.datetime) -> set[int]:
-    """Record that these mails are about to be handed to a server; return those marked.
+def start_attempts(connection: Connection, mail_ids: Sequence[int], now: dt.datetime,
+                   worker: str | None = None) -> set[int]:
+    """Record that these mails are about to be handed to a server by ``worker`` (its
+    identity, ``store.workers``); return those marked.
 
     A mail left out is no longer due — another worker started, sent or rescheduled it
     since it was claimed: it must not be sent. The mark must be committed before the
@@ -102,7 +106,8 @@ def start_attempts(connection: Connection, mail_ids: Sequence[int], now: dt.date
     """
     if not mail_ids:
         return set()
-    return set(connection.execute(_START, {"mails": list(mail_ids), "now": now}).scalars())
+    return set(connection.execute(_START, {"mails": list(mail_ids), "now": now,
+                                           "worker": worker}).scalars())
 
 
 def release_attempts(connection: Connection, mail_ids: Sequence[int]) -> None:
@@ -121,15 +126,32 @@ def record_outcomes(connection: Connection, messages: Sequence[OutboxMessage]) -
              "recipients": list(m.recipients)} for m in messages])
 
 
-def interrupted_sends(session: Session, before: dt.datetime) -> list[OutboxMessage]:
-    """Pending mails whose send started before ``before`` and was never recorded: the
-    process died while handing them over, and the server may have accepted them."""
+def interrupted_sends(session: Session, before: dt.datetime, *,
+                      dead_before: dt.datetime | None = None,
+                      now: dt.datetime | None = None) -> list[OutboxMessage]:
+    """Pending mails whose send started and was never recorded: the process died while
+    handing them over, and the server may have accepted them.
+
+    A send counts as interrupted when it started before ``before`` (whoever started it:
+    the ceiling, longer than any send can last), or — given ``dead_before`` and ``now`` —
+    when it started before ``dead_before`` by a worker that is no longer live at ``now``
+    (no registry row whose lease runs, ``store.workers``): a dead process sends nothing
+    more, there is no need to wait for the ceiling. A send marked without a worker
+    (before the registry existed) waits for the ceiling.
+    """
+    interrupted = OutboxMessage.attempt_started_at < before
+    if dead_before is not None and now is not None:
+        alive = exists().where(Worker.id == OutboxMessage.attempt_started_by,
+                               Worker.expires_at >= now)
+        interrupted = or_(interrupted, and_(OutboxMessage.attempt_started_at < dead_before,
+                                            OutboxMessage.attempt_started_by.is_not(None),
+                                            ~alive))
     query = (select(OutboxMessage)
              .where(OutboxMessage.state == OutboxState.PENDING,
-                    OutboxMessage.attempt_started_at < before)
+                    OutboxMessage.attempt_started_at.is_not(None), interrupted)
              .order_by(OutboxMessage.id))
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
     return list(session.scalars(query).all())
 
 
@@ -166,6 +188,7 @@ def mark_uncertain(message: OutboxMessage, *, error: str) -> None:
     """Give up on a mail whose send was interrupted: never sent again automatically."""
     mark_failed(message, error=error)
     message.attempt_started_at = None
+    message.attempt_started_by = None
 
 
 def counts_by_state(session: Session) -> dict[str, int]:

@@ -17,7 +17,8 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_init)
     p = sub.add_parser("doctor", help="vérifier la configuration, la base, les boîtes et certificats")
     p.add_argument("--json", action="store_true",
-                   help="un objet JSON (vérifications et compteurs de santé) pour la supervision")
+                   help="un objet JSON (vérifications, compteurs de santé, processus et ce "
+                        "qu'ils tiennent) pour la supervision")
     p.set_defaults(handler=cmd_doctor)
     p = sub.add_parser("demo", help="démonstration autonome (Maildir + SQLite)")
     p.add_argument("--dir", default="mailbot-demo", help="dossier de la démonstration (défaut : ./mailbot-demo)")

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from mailbot.cli.common import app_of
 from mailbot.clock import PARIS
+from mailbot.daemon.heartbeat import Heartbeat
 from mailbot.errors import UsageError
 from mailbot.jobs import load_all
 from mailbot.jobs.schedule import next_run, run_job, schedule_of
@@ -25,7 +26,8 @@ def register(sub: Any) -> None:
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     a = actions.add_parser("list", help="tâches, dernier et prochain passage")
     a.set_defaults(handler=cmd_list)
-    a = actions.add_parser("run", help="lancer une tâche maintenant")
+    a = actions.add_parser("run", help="lancer une tâche maintenant (même si son passage "
+                                      "planifié a déjà eu lieu)")
     a.add_argument("name", help="nom de la tâche (voir « mailbot jobs list »)")
     a.add_argument("--at", metavar="DATETIME",
                    help="agir comme si l'horloge indiquait cette date (ISO, heure de Paris par défaut), "
@@ -64,10 +66,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run one job, then deliver what it put in the outbox."""
     app = app_of(args)
     at = parse_at(args.at) if args.at else None
-    summary = run_job(app, args.name, at=at)
-    print(f"{args.name} : {summary}")
-    if args.name != "outbox":
-        counts = asyncio.run(OutboxWorker(app).deliver_due())
-        if counts:
-            print("envois : " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    with Heartbeat(app, role="jobs", resume_jobs=False):  # its sends are attributed
+        summary = run_job(app, args.name, at=at)  # asked for: runs even if the hour's is done
+        print(f"{args.name} : {summary}")
+        if args.name != "outbox":
+            counts = asyncio.run(OutboxWorker(app).deliver_due())
+            if counts:
+                print("envois : " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
     return 0

@@ -8,6 +8,7 @@ from typing import Any
 
 from mailbot.app import App
 from mailbot.cli.common import app_of
+from mailbot.daemon.heartbeat import Heartbeat
 from mailbot.daemon.single import only_process
 from mailbot.inbound.pipeline import Pipeline
 from mailbot.operations.labels import DELIVERY_WORDS, INBOUND_STATES, counts_text
@@ -27,7 +28,8 @@ def register(sub: Any) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     """Process pending work once, or run the daemon until SIGTERM/SIGINT."""
     app = app_of(args, log_format=args.log_format, daemon=not args.once)
-    with only_process(app.db):
+    with only_process(app.db), Heartbeat(app, role="once" if args.once else "daemon",
+                                         resume_jobs=not args.once):
         return _run(args, app)
 
 

@@ -4,6 +4,7 @@ May import ``mailbot.errors`` and nothing else of ``mailbot``; every other packa
 
 from mailbot.config.base import Section, TlsClient, TlsMode
 from mailbot.config.coordination import CoordinationConfig
+from mailbot.config.daemon import DaemonConfig
 from mailbot.config.database import DatabaseConfig
 from mailbot.config.identity import IdentityConfig
 from mailbot.config.inbound import ImapInboundConfig, InboundConfig, MaildirInboundConfig
@@ -20,7 +21,8 @@ from mailbot.config.senders import Role, SenderDirectory, SendersConfig
 from mailbot.config.templates import TemplatesConfig
 
 __all__ = [
-    "DEFAULT_CONFIG", "ENV_CONFIG", "Config", "CoordinationConfig", "DatabaseConfig",
+    "DEFAULT_CONFIG", "ENV_CONFIG", "Config", "CoordinationConfig", "DaemonConfig",
+    "DatabaseConfig",
     "IdentityConfig", "ImapInboundConfig", "InboundConfig", "IntakeConfig", "JobsConfig",
     "LimitsConfig", "LoggingConfig", "MaildirInboundConfig", "MaildirRouteConfig",
     "MatchingConfig", "MatchingGroup", "OutboundConfig", "RecontactConfig", "Role", "RouteConfig",

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from mailbot.config.base import Section
 from mailbot.config.coordination import CoordinationConfig
+from mailbot.config.daemon import DaemonConfig
 from mailbot.config.database import DatabaseConfig
 from mailbot.config.gpg import GpgConfig
 from mailbot.config.identity import IdentityConfig
@@ -28,6 +29,7 @@ class Config(Section):
 
     identity: IdentityConfig
     database: DatabaseConfig = DatabaseConfig()
+    daemon: DaemonConfig = DaemonConfig()
     inbound: InboundConfig
     outbound: OutboundConfig
     senders: SendersConfig = SendersConfig()

@@ -128,7 +128,7 @@ class Daemon:
     async def _run_job(self, name: str) -> None:
         """Run a scheduled job in a worker thread; a failure is logged, never fatal."""
         try:
-            await asyncio.to_thread(run_job, self.app, name)
+            await asyncio.to_thread(run_job, self.app, name, scheduled=True)
         except MailbotError as error:
             log.error("job %s failed: %s", name, type(error).__name__)
         except Exception as error:

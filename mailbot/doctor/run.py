@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from mailbot.app import App
 from mailbot.doctor.certificates import certificate_checks
@@ -11,6 +12,7 @@ from mailbot.doctor.check import Check
 from mailbot.doctor.connections import connection_checks
 from mailbot.doctor.gpg import gpg_checks
 from mailbot.doctor.health import current_health, health_checks
+from mailbot.doctor.holders import holders, holders_lines
 from mailbot.doctor.local import database_checks, folders_checks, senders_checks, templates_checks
 from mailbot.doctor.servers import dns_checks, identity_checks, state_checks
 from mailbot.errors import MailbotError
@@ -23,12 +25,24 @@ CHECKS: list[Callable[[App], list[Check]]] = [
 
 def _as_json(results: list[Check], code: int, app: App) -> str:
     health = current_health(app)
+    held = _holders(app)
     return json.dumps({
         "ok": code == 0, "exit_code": code,
         "checks": [{"name": r.name, "ok": r.ok, "warning": r.warning, "detail": r.detail,
                     "fix": "" if r.ok else r.fix} for r in results],
         "health": health.as_dict() if health is not None else None,
+        "holders": held,
     }, ensure_ascii=False, indent=2)
+
+
+def _holders(app: App) -> dict[str, Any] | None:
+    """Who holds what (:mod:`mailbot.doctor.holders`), or None when the database cannot
+    tell (not created, unreachable: its check says why)."""
+    try:
+        app.db.check_current()
+        return holders(app)
+    except Exception:
+        return None
 
 
 def run_checks(app: App, *, as_json: bool = False) -> int:
@@ -36,7 +50,8 @@ def run_checks(app: App, *, as_json: bool = False) -> int:
     failed checks (1: something must be fixed, 2: the configuration is wrong).
 
     ``as_json``: one JSON object instead (checks, and the health counters monitoring
-    alerts on: ``health``, see docs/deployment.md).
+    alerts on: ``health``, see docs/deployment.md; who holds what: ``holders``, ``null``
+    when the database cannot be read).
     """
     results: list[Check] = []
     for check in [*CHECKS, health_checks]:
@@ -55,5 +70,8 @@ def run_checks(app: App, *, as_json: bool = False) -> int:
         print(f"[{mark}] {result.name} : {result.detail}")
         if not result.ok and result.fix:
             print(f"        → {result.fix}")
+    held = _holders(app)
+    if held is not None:
+        print("\n".join(holders_lines(held)))
     print("Tout est en ordre." if not failed else f"{failed} problème(s) à corriger.")
     return code

@@ -8,6 +8,7 @@ escalated rather than retried for ever. Nothing is dropped.
 
 from __future__ import annotations
 
+import datetime as dt
 import email.parser
 import email.policy
 import logging
@@ -100,6 +101,7 @@ class Pipeline:
         self.outbox = OutboxWorker(app)
         self.attempted: set[int] = set()  # inbound ids processed during the current pass
         self.parsed: dict[int, email.message.Message] = {}  # stored this pass, not processed yet
+        self.leased: dict[int, dt.datetime] = {}  # mails this worker claimed → lease end
 
     def store(self, mails: list[FetchedMail]) -> list[inbound.Stored]:
         """Commit the raw bytes of fetched mails in one transaction (first thing, always).
@@ -116,8 +118,12 @@ class Pipeline:
                                      *(_envelope_of(early[index]) if index in early
                                        else _envelope(_head_of(mail.raw))))
                     for index, mail in enumerate(mails)]
-        with self.app.db.transaction() as session:
-            stored = inbound.store_many(session, incoming, self.app.clock.now())
+        now = self.app.clock.now()
+        until = now + self.app.lease
+        with self.app.db.transaction() as session:  # stored claimed: no statement more
+            stored = inbound.store_many(session, incoming, now, claim=(self.app.worker, until))
+        self.leased.update({one.inbound_id: until for one in stored
+                            if one.state is InboundState.RECEIVED and not one.already_stored})
         self.parsed.update({one.inbound_id: early[index] if index in early else parse_raw(mail.raw)
                             for index, (one, mail) in enumerate(zip(stored, mails, strict=True))
                             if one.state is InboundState.RECEIVED and not one.already_stored})
@@ -135,6 +141,14 @@ class Pipeline:
         self.attempted.update(inbound_ids)
         parsed = {i: self.parsed.pop(i) for i in inbound_ids if i in self.parsed}
         try:
+            inbound_ids = self.claim(inbound_ids)
+        except Exception as error:
+            log.critical("batch of %d mails not claimed (%s); retried next pass",
+                         len(inbound_ids), type(error).__name__)
+            return {}
+        if not inbound_ids:
+            return {}
+        try:
             states = self._process_batch(inbound_ids, isolate=False, parsed=parsed)
         except Exception:
             try:
@@ -144,7 +158,28 @@ class Pipeline:
                              len(inbound_ids), type(error).__name__)
                 return {}
         checkpoint("after_commit")
+        for ident, state in states.items():
+            if state is not InboundState.RECEIVED:  # finished: its claim went with it
+                self.leased.pop(ident, None)
         return states
+
+    def claim(self, inbound_ids: list[int]) -> list[int]:
+        """The mails of ``inbound_ids`` this worker holds a lease on, claiming (one committed
+        statement) those it does not hold with at least half a lease left; mails another
+        live worker holds are left out."""
+        now = self.app.clock.now()
+        margin = now + self.app.lease / 2
+        needed = [i for i in inbound_ids if self.leased.get(i, now) <= margin]
+        if needed:
+            until = now + self.app.lease
+            with self.app.db.transaction() as session:
+                got = inbound.claim(session, needed, self.app.worker, now, self.app.lease)
+            for ident in needed:
+                if ident in got:
+                    self.leased[ident] = until
+                else:
+                    self.leased.pop(ident, None)
+        return [i for i in inbound_ids if self.leased.get(i, now) > now]
 
     def _process_batch(self, inbound_ids: list[int], *, isolate: bool,
                        parsed: dict[int, email.message.Message] | None = None,
@@ -154,12 +189,12 @@ class Pipeline:
             if not isolate:  # a failure rolls everything back: append-only rows can wait
                 appends.enable(session)
                 finished: list[inbound.Finished] = []
-                for row in inbound.load_for_processing(session, inbound_ids):
+                for row in inbound.load_for_processing(session, inbound_ids, self.app.worker):
                     states[row.id] = self._process_one(session, row, finished,
                                                        (parsed or {}).get(row.id))
                 inbound.finish_many(session, finished)
                 return states
-            for row in inbound.load_for_processing(session, inbound_ids):
+            for row in inbound.load_for_processing(session, inbound_ids, self.app.worker):
                 try:
                     with session.begin_nested():
                         states[row.id] = self._process_one(session, row)

@@ -17,11 +17,13 @@ from mailbot.app import App
 from mailbot.clock import Clock
 from mailbot.errors import ConfigError, UsageError
 from mailbot.jobs import Job, load_all
+from store import occurrences
 from store.models import JobRun
 
 log = logging.getLogger(__name__)
 
 OFF = "off"
+GRACE = dt.timedelta(hours=1)  # as the daemon's misfire_grace_time: later, an occurrence is missed
 
 
 def zone(app: App) -> ZoneInfo:
@@ -103,7 +105,7 @@ def next_run(app: App, job: Job, after: dt.datetime) -> dt.datetime | None:
     return fire.astimezone(dt.UTC) if fire else None
 
 
-def _lock_key(name: str, schema: str | None = None) -> int:
+def lock_key(name: str, schema: str | None = None) -> int:
     """The advisory lock of a job, per schema: tenants sharing one database never block each other."""
     return zlib.crc32(f"mailbot-job:{schema or ''}:{name}".encode())
 
@@ -116,21 +118,43 @@ def _job_lock(app: App, name: str) -> Iterator[bool]:
         return
     with app.db.engine.connect() as connection:
         got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                      {"k": _lock_key(name, app.db.schema)}).scalar())
+                                      {"k": lock_key(name, app.db.schema)}).scalar())
         try:
             yield got
         finally:
             if got:
                 connection.execute(text("SELECT pg_advisory_unlock(:k)"),
-                                   {"k": _lock_key(name, app.db.schema)})
+                                   {"k": lock_key(name, app.db.schema)})
             connection.commit()
 
 
-def run_job(app: App, name: str, *, at: dt.datetime | None = None) -> str:
+def occurrence_of(app: App, job: Job, now: dt.datetime) -> dt.datetime | None:
+    """The scheduled fire time a run at ``now`` belongs to: the job's latest fire time at
+    or before ``now``, within :data:`GRACE` (UTC); ``None`` when there is none."""
+    trigger = trigger_of(app, job)
+    if trigger is None:
+        return None
+    local = zone(app)
+    moment, last = (now - GRACE).astimezone(local), None
+    while (fire := trigger.get_next_fire_time(None, moment)) is not None and fire <= now:
+        last, moment = fire, fire + dt.timedelta(seconds=1)
+    return last.astimezone(dt.UTC) if last else None
+
+
+def run_job(app: App, name: str, *, at: dt.datetime | None = None, scheduled: bool = False,
+            occurrence: dt.datetime | None = None) -> str:
     """Run one job now (or as if the clock read ``at``) and record the run.
 
     On PostgreSQL the job runs only where its advisory lock is free, so
     several daemons sharing one database never run it twice at once.
+
+    ``scheduled`` (the daemon's scheduler): the run is an occurrence of the schedule —
+    the latest fire time at or before now (:func:`occurrence_of`), or ``occurrence``
+    when given — recorded once across all processes (``store.occurrences``): a daemon
+    whose scheduler fires seconds after another's finds it done and skips it, one whose
+    holder died mid-run takes it over. A manual run (``mailbot jobs run NAME``, not
+    scheduled) is what someone asked for: it runs even when the occurrence of the hour
+    is done, and is not recorded as one (it neither stands for nor blocks the next).
     """
     jobs = load_all()
     job = jobs.get(name)
@@ -139,22 +163,31 @@ def run_job(app: App, name: str, *, at: dt.datetime | None = None) -> str:
     if at is not None:
         app.clock = Clock(frozen=at)
     now = app.clock.now()
+    fire = (occurrence or occurrence_of(app, job, now)) if scheduled else None
     with _job_lock(app, name) as mine:
         if not mine:
             return "déjà en cours sur une autre instance"
+        if fire is not None:
+            with app.db.transaction() as session:
+                if not occurrences.begin(session, name, fire, app.worker, now):
+                    log.info("job %s: occurrence %s already done", name, fire.isoformat())
+                    return "déjà faite par une autre instance"
         try:
             summary = job.run(app, now)
         except Exception as error:
-            _record(app, name, now, "erreur", f"échec ({type(error).__name__})")
+            _record(app, name, now, "erreur", f"échec ({type(error).__name__})", fire)
             log.error("job %s failed (%s)", name, type(error).__name__)
             raise
-        _record(app, name, now, "ok", summary)
+        _record(app, name, now, "ok", summary, fire)
     log.info("job %s: %s", name, summary)
     return summary
 
 
-def _record(app: App, name: str, clock_at: dt.datetime, status: str, summary: str) -> None:
+def _record(app: App, name: str, clock_at: dt.datetime, status: str, summary: str,
+            fire: dt.datetime | None = None) -> None:
     with app.db.transaction() as session:
+        if fire is not None:
+            occurrences.finish(session, name, fire, status, clock_at)
         row = session.get(JobRun, name)
         if row is None:
             row = JobRun(name=name, runs=0)

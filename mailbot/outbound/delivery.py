@@ -66,7 +66,8 @@ class _Ledger:
             following = [m.id for m in self.batch[self.batch.index(message) + 1:]
                          if m.id not in self.started and same_route(m)]
             group = [message.id, *following[:START_GROUP - 1]]
-            self.started |= outbox.start_attempts(self.connection, group, self.app.clock.now())
+            self.started |= outbox.start_attempts(self.connection, group, self.app.clock.now(),
+                                                  self.app.worker)
             if message.id not in self.started:
                 return False
         self.handed.add(message.id)
@@ -155,18 +156,32 @@ class OutboxWorker:
         return counts
 
     def interrupted_after(self) -> dt.timedelta:
-        """How long a started send may last before it counts as interrupted: longer than a
-        whole group of sends timing out, on the slowest route, so that another daemon
-        still sending it is never taken for a dead one."""
+        """How long a started send may last before it counts as interrupted whoever holds it:
+        longer than a whole group of sends timing out, on the slowest route, so that another
+        daemon still sending it is never taken for a dead one.
+
+        This ceiling stays for sends whose worker still beats (a process alive but stuck):
+        only a dead worker's sends are settled after the lease (:meth:`settle_interrupted`).
+        """
         slowest = max(getattr(route.config, "timeout_seconds", 0.0) for route in self.routes)
         return max(INTERRUPTED_AFTER, dt.timedelta(seconds=3 * START_GROUP * slowest))
 
     def settle_interrupted(self) -> Counter[str]:
-        """Escalate the mails whose send was interrupted (:meth:`interrupted_after` ago):
-        failed, with an alert for the coordinators, never resent by the bot."""
+        """Escalate the mails whose send was interrupted: failed, with an alert for the
+        coordinators, never resent by the bot.
+
+        Interrupted means started by a worker dead for longer than the lease (``[daemon]
+        lease_seconds``: its heartbeat stopped, it sends nothing more), or started
+        :meth:`interrupted_after` ago whoever holds it. The lease is sound here because
+        the rule only ever escalates: a mail taken for interrupted is never sent again,
+        so a lease misjudged (a worker cut from the database longer than the lease, still
+        finishing its send) costs at worst a needless "perhaps received" alert, never a
+        second copy. A live worker's sends wait for the ceiling, as before.
+        """
         now = self.app.clock.now()
         with self.app.db.transaction() as session:
-            found = outbox.interrupted_sends(session, now - self.interrupted_after())
+            found = outbox.interrupted_sends(session, now - self.interrupted_after(),
+                                             dead_before=now - self.app.lease, now=now)
             for message in found:
                 outbox.mark_uncertain(message, error=UNCERTAIN)
                 log.error("outbox %s: send interrupted, not resent (escalated)", message.id)
