@@ -46,7 +46,11 @@ logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 INBOUND_PASS = 100         # mails fetched per pass (one database batch): a stop waits for it
 OUTBOX_PASS = 100          # mails sent per pass, on connections kept open for the pass
-FOLLOWER_POLL_SECONDS = 1.0  # a follower looks for mails the leader stored this often
+# A follower looks for mails the leader stored this often: one indexed SELECT a second,
+# nothing to lose on a reconnection and no connection kept for it (LISTEN/NOTIFY would need
+# both); the leader processes what it stores at once, so this only bounds the delay of
+# mails it left (it died, or its batch failed).
+FOLLOWER_POLL_SECONDS = 1.0
 OUTBOX_IDLE_SECONDS = 30.0  # the outbox looks for due mail at least this often
 BACKOFF_BASE_SECONDS = 1.0  # first retry after a fault: 0.5–1 s, then doubling…
 BACKOFF_CAP_SECONDS = 300.0  # …up to 2.5–5 min
@@ -192,7 +196,7 @@ class Daemon:
                                 self._outbox_wake.set()  # acknowledgements, urgent alerts: now
                             if not report.fetched:
                                 await self._wait(transport.wait_for_mail(
-                                    self._leader_wait(leader, pipeline)))
+                                    self._leader_wait(pipeline)))
                     finally:
                         await transport.close()
                 except Exception as error:  # never die of a fault: say why, back off, retry
@@ -203,7 +207,7 @@ class Daemon:
         finally:
             leader.release()
 
-    def _leader_wait(self, leader: InboundLeader, pipeline: Pipeline) -> float:
+    def _leader_wait(self, pipeline: Pipeline) -> float:
         """How long the leader waits for mail before its next pass: it checks its lock
         every retry interval, and looks again soon for mails another process is finishing."""
         inbound = self.app.config.inbound
@@ -219,14 +223,15 @@ class Daemon:
             config.inbound, config.source.parent if config.source else None))
         deadline = asyncio.get_running_loop().time() + seconds
         while not self.stopping.is_set() and not self.reload_requested:
-            async with self._turn:
-                counts = pipeline.process_leftovers()
+            async with self._turn:  # a batch at a time: the outbox gets its turns
+                counts = pipeline.process_leftovers(INBOUND_PASS)
             if counts:
                 self._outbox_wake.set()
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
                 return
-            await self._wait(asyncio.sleep(min(FOLLOWER_POLL_SECONDS, left)))
+            if not counts:
+                await self._wait(asyncio.sleep(min(FOLLOWER_POLL_SECONDS, left)))
 
     async def _outbox_loop(self) -> None:
         """Deliver due mail when woken (new mail, a job, a reload) or when a retry falls due."""
