@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 from mailbot.app import App
 from mailbot.config import load_config
 from mailbot.daemon.leader import InboundLeader
+from mailbot.doctor.local import leader_checks
 from mailbot.inbound import pipeline as pipeline_module
 from mailbot.inbound.mailbox import lock_key, mailbox_name
 from mailbot.inbound.pipeline import Pipeline
@@ -170,3 +173,19 @@ def test_mails_the_other_process_left_are_processed_by_the_leader_when_it_settle
     with bot.app.db.sessions() as session:
         states = session.scalars(select(InboundMessage.state)).all()
     assert sorted(states) == ["processed", "processed"]
+
+
+@postgres_only
+def test_doctor_says_which_process_reads_the_mailbox(bot: Bot, other: App) -> None:
+    (nobody,) = leader_checks(bot.app)
+    assert nobody.ok and "aucun « mailbot run » ne la relève" in nobody.detail
+    leader = InboundLeader()
+    assert leader.acquire(other)
+    try:
+        (check,) = leader_checks(bot.app)
+        assert check.ok and f"{os.getpid()}@{socket.gethostname()}" in check.detail, check
+        out = bot.cli("doctor", check=False).stdout
+        assert f"relève de la boîte : par « mailbot run » {os.getpid()}@" in out, out
+    finally:
+        leader.release()
+    assert "aucun" in leader_checks(bot.app)[0].detail

@@ -16,7 +16,10 @@ On SQLite the daemon is alone (:mod:`mailbot.daemon.single`): always the leader.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
+import os
+import socket
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,6 +28,32 @@ from mailbot.app import App
 from mailbot.inbound.mailbox import lock_key, mailbox_name
 
 log = logging.getLogger(__name__)
+
+
+APPLICATION = "mailbot inbound leader "  # the lock connection's application_name, then pid@host
+
+
+def _parts(key: int) -> dict[str, int]:
+    """``key`` as ``pg_locks`` shows a bigint advisory lock: classid (high), objid (low)."""
+    unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
+    return {"hi": unsigned >> 32, "lo": unsigned & 0xFFFF_FFFF}
+
+
+def holder(app: App) -> tuple[str, dt.datetime | None] | None:
+    """Who leads ``app``'s mailbox (``"pid@host"``, since when), or None: nobody (PostgreSQL)."""
+    key = lock_key("inbound-leader", app.db.schema, mailbox_name(app.config.inbound))
+    with app.db.engine.connect() as connection:
+        row = connection.execute(text(
+            "SELECT a.application_name, a.backend_start FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND l.classid::text::bigint = :hi AND l.objid::text::bigint = :lo"),
+            _parts(key)).first()
+    if row is None:
+        return None
+    name = str(row[0] or "")
+    return (name.removeprefix(APPLICATION) if name.startswith(APPLICATION) else "?"), row[1]
 
 
 class InboundLeader:
@@ -68,6 +97,9 @@ class InboundLeader:
                 self._following = True
             return False
         self._connection, self._key, self._following = connection, key, False
+        with contextlib.suppress(SQLAlchemyError):  # for holder(): who leads, seen from the server
+            connection.execute(text("SELECT set_config('application_name', :n, false)"),
+                               {"n": f"{APPLICATION}{os.getpid()}@{socket.gethostname()}"[:63]})
         log.info("inbound leader acquired")
         return True
 
