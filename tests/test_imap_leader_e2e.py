@@ -11,8 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from mailbot.daemon.leader import APPLICATION, holder
 from store import inbound
 from store.models import Entry, InboundMessage
 from tests.servers.dovecot import DovecotServer
@@ -49,6 +50,13 @@ def _logins(dovecot: DovecotServer) -> int:
     """IMAP logins Dovecot accepted so far."""
     log = (dovecot.root / "dovecot.log").read_text(encoding="utf-8", errors="replace")
     return sum("imap-login: " in line and "Login: user=" in line for line in log.splitlines())
+
+
+def _sessions_ended(dovecot: DovecotServer) -> int:
+    """IMAP sessions that ended (logged out or disconnected) so far."""
+    log = (dovecot.root / "dovecot.log").read_text(encoding="utf-8", errors="replace")
+    return sum(" imap(" in line and ("Logged out" in line or "Disconnected" in line)
+               for line in log.splitlines())
 
 
 @pytest.mark.parametrize("backend", ["postgres"])
@@ -111,3 +119,41 @@ def test_two_daemons_one_reads_the_mailbox_and_a_killed_leader_is_replaced(
     for daemon in (first, second):
         for name in NAMES[:8]:
             assert name not in daemon.text()
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_leader_whose_lock_connection_is_cut_stops_reading_the_mailbox(
+        tmp_path: Path, database_section: dict[str, str], dovecot: DovecotServer, pki: Pki,
+        smtp_server: SmtpServer, plain_smtp: SmtpServer,  # noqa: F811
+        daemons: Callable[..., Daemon]) -> None:  # noqa: F811
+    config = sections(database_section, dovecot, pki, smtp_server, plain_smtp,
+                      leader_retry_seconds=1.0)
+    bot = make_bot(tmp_path, config, [mssante_route(smtp_server, pki)])
+    first = daemons(bot)
+    wait_for(lambda: _said(first, CONNECTED), what="leader", daemon=first)
+    second = daemons(bot)
+    wait_for(lambda: _said(second, FOLLOWING), what="follower", daemon=second)
+    assert holder(bot.app) is not None and holder(bot.app)[0].startswith(f"{first.proc.pid}@")
+
+    with bot.app.db.engine.connect() as admin:  # the database drops the leader's connection
+        cut = admin.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name LIKE :name"), {"name": f"{APPLICATION}{first.proc.pid}@%"}
+        ).scalars().all()
+    assert cut == [True]
+    wait_for(lambda: _said(first, "inbound leader lost"), timeout=10, what="loss", daemon=first)
+    wait_for(lambda: holder(bot.app) is not None, timeout=10, what="a new leader", daemon=second)
+    now = holder(bot.app)
+    assert now is not None
+    leader, follower = (first, second) if now[0].startswith(f"{first.proc.pid}@") else (
+        second, first)
+    dovecot.deliver(referral(0))
+    wait_for(lambda: len(to(smtp_server, DAC)) == 1 and len(dovecot.messages("Traites")) == 1,
+             what="the mail after the cut", daemon=leader)
+    time.sleep(0.5)
+    assert inbound_states(bot) == {"processed": 1} and len(smtp_server.messages) == 1
+    # Whoever leads now logged in again; the first closed its session when it lost the role.
+    assert _said(first, CONNECTED) + _said(second, CONNECTED) == 2 == _logins(dovecot)
+    assert _said(leader, ACQUIRED) >= 1 and _said(follower, CONNECTED) <= 1
+    assert _sessions_ended(dovecot) == 1  # the first left the mailbox: one IMAP session open
+    assert first.stop() == 0 and second.stop() == 0

@@ -7,6 +7,8 @@ import asyncio
 import logging
 import os
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from mailbot.inbound import pipeline as pipeline_module
 from mailbot.inbound.mailbox import lock_key, mailbox_name
 from mailbot.inbound.pipeline import Pipeline
 from mailbot.transports.factory import inbound_transport
+from store import inbound
 from store.models import AuditRecord, InboundMessage, OutboxMessage
 from tests.helpers import Bot
 from tests.test_intake_e2e import COMPLETE, DAC, mail
@@ -189,3 +192,31 @@ def test_doctor_says_which_process_reads_the_mailbox(bot: Bot, other: App) -> No
     finally:
         leader.release()
     assert "aucun" in leader_checks(bot.app)[0].detail
+
+
+@postgres_only
+def test_two_processes_storing_one_delivery_at_once_store_it_once(bot: Bot, other: App) -> None:
+    """A leader that lost its role mid-pass and its successor fetch the same mail: the second
+    store waits for the first's commit, then recognises the delivery."""
+    key = lock_key("inbound-store", bot.app.db.schema, mailbox_name(bot.app.config.inbound))
+    raw = mail(DAC, COMPLETE, message_id="s1@dac16.mssante.fr")
+    incoming = [inbound.Incoming("00001.test", raw, "s1@dac16.mssante.fr", DAC)]
+    results: list[inbound.Stored] = []
+
+    def successor() -> None:
+        with other.db.transaction() as session:
+            inbound.serialize_stores(session, key)
+            results.extend(inbound.store_many(session, incoming, other.clock.now()))
+
+    with bot.app.db.transaction() as session:
+        inbound.serialize_stores(session, key)
+        (first,) = inbound.store_many(session, incoming, bot.app.clock.now())
+        thread = threading.Thread(target=successor)
+        thread.start()
+        time.sleep(0.5)
+        assert thread.is_alive() and results == []  # waits for this commit
+    thread.join(10)
+    assert first.state == "received" and not first.already_stored
+    assert [(r.inbound_id, r.already_stored) for r in results] == [(first.inbound_id, True)]
+    with bot.app.db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(InboundMessage)) == 1
