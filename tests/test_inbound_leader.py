@@ -20,6 +20,7 @@ from mailbot.app import App
 from mailbot.config import load_config
 from mailbot.daemon.leader import InboundLeader
 from mailbot.doctor.local import leader_checks
+from mailbot.errors import ConfigError
 from mailbot.inbound import pipeline as pipeline_module
 from mailbot.inbound.mailbox import lock_key, mailbox_name
 from mailbot.inbound.pipeline import Pipeline
@@ -220,3 +221,20 @@ def test_two_processes_storing_one_delivery_at_once_store_it_once(bot: Bot, othe
     assert [(r.inbound_id, r.already_stored) for r in results] == [(first.inbound_id, True)]
     with bot.app.db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("0", "un nombre plus grand que 0"), ("601", "un nombre inférieur ou égal à 600"),
+    ('"vite"', "un nombre, ex. 2.5")])
+def test_a_bad_leader_retry_interval_is_named_in_french(tmp_path: Path, value: str,
+                                                        expected: str) -> None:
+    path = tmp_path / "mailbot.toml"
+    path.write_text('[identity]\naddress = "liste@cpts.mssante.fr"\nname = "CPTS"\n'
+                    f'[inbound]\ntransport = "maildir"\npath = "in"\nleader_retry_seconds = {value}\n'
+                    '[outbound]\ntransport = "maildir"\npath = "out"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "inbound.leader_retry_seconds" in str(caught.value) and expected in str(caught.value)
+    path.write_text(path.read_text(encoding="utf-8").replace(f"= {value}\n", "= 2.5\n"),
+                    encoding="utf-8")
+    assert load_config(path).inbound.leader_retry_seconds == 2.5
