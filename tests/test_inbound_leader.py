@@ -25,10 +25,15 @@ from mailbot.inbound import pipeline as pipeline_module
 from mailbot.inbound.mailbox import lock_key, mailbox_name
 from mailbot.inbound.pipeline import Pipeline
 from mailbot.transports.factory import inbound_transport
+from mailbot.transports.imap import ImapInbound
+from mailbot.transports.maildir import MaildirInbound
 from store import inbound
 from store.models import AuditRecord, InboundMessage, OutboxMessage
 from tests.helpers import Bot
+from tests.servers.dovecot import DovecotServer
+from tests.servers.pki import Pki
 from tests.test_intake_e2e import COMPLETE, DAC, mail
+from tests.transports.mailgen import imap_config, make_mail
 
 postgres_only = pytest.mark.parametrize("backend", ["postgres"])
 
@@ -238,3 +243,25 @@ def test_a_bad_leader_retry_interval_is_named_in_french(tmp_path: Path, value: s
     path.write_text(path.read_text(encoding="utf-8").replace(f"= {value}\n", "= 2.5\n"),
                     encoding="utf-8")
     assert load_config(path).inbound.leader_retry_seconds == 2.5
+
+
+async def test_a_fetch_leaves_out_the_mails_another_process_is_processing(
+        dovecot: DovecotServer, pki: Pki, tmp_path: Path) -> None:
+    first, second, third = make_mail("un"), make_mail("deux"), make_mail("trois")
+    for raw in (first, second, third):
+        dovecot.deliver(raw)
+    imap = ImapInbound(imap_config(dovecot, pki, tls="implicit", auth="cert"),
+                       tmp_path / "state.json")
+    await imap.open()
+    try:
+        a, b, c = await imap.fetch()
+        assert [m.raw for m in await imap.fetch(None, {a.key, c.key})] == [second]
+        assert [m.key for m in await imap.fetch(1, {a.key})] == [b.key]
+    finally:
+        await imap.close()
+    maildir = MaildirInbound(tmp_path / "box")
+    await maildir.open()
+    for name, raw in (("1", first), ("2", second)):
+        (tmp_path / "box" / "new" / name).write_bytes(raw)
+    assert [m.key for m in await maildir.fetch(None, {"1"})] == ["2"]
+    assert [m.key for m in await maildir.fetch()] == ["1", "2"]
