@@ -36,8 +36,22 @@ class NoTracebackFormatter(logging.Formatter):
         return f"  (exception {getattr(exc_type, '__name__', exc_type)})"
 
 
-def setup(level: str = "INFO", fmt: str = "text", file: Path | None = None) -> None:
-    """Configure the root logger once for the daemon or the CLI."""
+class TenantFilter(logging.Filter):
+    """Stamps every record with the tenant's name (``tenant`` in JSON, ``[name]`` in text)."""
+
+    def __init__(self, tenant: str) -> None:
+        super().__init__()
+        self.tenant = tenant
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.tenant = self.tenant
+        return True
+
+
+def setup(level: str = "INFO", fmt: str = "text", file: Path | None = None, *,
+          tenant: str | None = None) -> None:
+    """Configure the root logger once for the daemon or the CLI (``tenant``: the territory
+    named on every line, for deployments running one daemon per tenant)."""
     handler: logging.Handler
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +61,10 @@ def setup(level: str = "INFO", fmt: str = "text", file: Path | None = None) -> N
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(NoTracebackFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        where = f" [{tenant}]" if tenant else ""
+        handler.setFormatter(NoTracebackFormatter(f"%(asctime)s %(levelname)s{where} %(name)s: %(message)s"))
+    if tenant:
+        handler.addFilter(TenantFilter(tenant))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

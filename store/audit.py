@@ -21,6 +21,10 @@ from store.models import AuditRecord
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x6D61696C626F74  # "mailbot": serialises chain appends on PostgreSQL
+# One chain per schema, so one lock per schema: tenants sharing a database never wait on each
+# other's appends. ``public`` keeps the historical key (a single-tenant upgrade changes nothing).
+_LOCK_SQL = text("SELECT pg_advisory_xact_lock(CASE WHEN current_schema() = 'public' THEN :k "
+                 "ELSE hashtextextended('mailbot-audit:' || current_schema(), 0) END)")
 _INSERT = insert(AuditRecord)
 _HEAD_QUERY = select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
 _HEAD = "audit_chain_head"  # session.info key: the newest hash appended in this transaction
@@ -86,7 +90,7 @@ def _head(session: Session) -> str:
     prev_hash = session.info.get(_HEAD)
     if prev_hash is None:
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+            session.execute(_LOCK_SQL, {"k": _LOCK_KEY})
         appends.flush(session)
         prev_hash = session.connection().execute(_HEAD_QUERY).scalar() or GENESIS
     return str(prev_hash)

@@ -1,14 +1,14 @@
-"""Hostile input: each mail ends in a recorded terminal state, its bytes kept, in bounded time and memory.
+"""Hostile input: each mail ends in a recorded terminal state, its bytes kept, in bounded memory.
 
-Bounds are generous (a loaded 2-core machine): each case is measured with
-:mod:`tracemalloc` (peak of Python allocations during the pass) and a wall
-clock; the pass must also leave the bot able to take a normal referral.
+Each case is measured with :mod:`tracemalloc` (peak of Python allocations during the
+pass, a bound that does not depend on the machine's load); the pass must also leave the
+bot able to take a normal referral. Times are not asserted here (machines are noisy):
+``benchmarks/hostile.py`` measures them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -21,21 +21,19 @@ from store.models import TERMINAL_STATES, Entry, InboundMessage
 from tests.helpers import Bot
 
 MB = 1024 * 1024
-# (case, seconds, peak MB of Python allocations): the bound each test states.
+# Peak MB of Python allocations: the bound each case states.
 BOUNDS = {
-    "piece_jointe_50_mo": (120, 900), "mime_500_niveaux": (60, 100), "entete_2_mo": (60, 150),
-    "charsets_inconnus": (30, 50), "formulaire_10000_lignes": (60, 150), "mail_vide": (30, 50),
-    "entetes_seuls": (30, 50), "nul_et_utf8_invalide": (30, 50), "nul_expediteur_connu": (30, 50),
+    "piece_jointe_50_mo": 900, "mime_500_niveaux": 100, "entete_2_mo": 150,
+    "charsets_inconnus": 50, "formulaire_10000_lignes": 150, "mail_vide": 50,
+    "entetes_seuls": 50, "nul_et_utf8_invalide": 50, "nul_expediteur_connu": 50,
 }
 
 
-def _pass(bot: Bot, raw: bytes) -> tuple[InboundMessage, float, float]:
+def _pass(bot: Bot, raw: bytes) -> tuple[InboundMessage, float]:
     bot.drop(raw)
     tracemalloc.start()
-    start = time.monotonic()
     try:
         report = bot.run_once()
-        seconds = time.monotonic() - start
         peak = tracemalloc.get_traced_memory()[1] / MB
     finally:
         tracemalloc.stop()
@@ -44,7 +42,7 @@ def _pass(bot: Bot, raw: bytes) -> tuple[InboundMessage, float, float]:
         row = session.scalars(select(InboundMessage).order_by(InboundMessage.id.desc())).first()
         assert row is not None
         session.expunge(row)
-    return row, seconds, peak
+    return row, peak
 
 
 def _kept(bot: Bot, row: InboundMessage, raw: bytes) -> None:
@@ -62,14 +60,13 @@ def _kept(bot: Bot, row: InboundMessage, raw: bytes) -> None:
 @pytest.mark.parametrize("case", sorted(hostile_mails.CASES))
 def test_hostile_mail_ends_in_a_terminal_state_within_bounds(bot: Bot, case: str) -> None:
     raw = hostile_mails.CASES[case]()
-    row, seconds, peak = _pass(bot, raw)
-    max_seconds, max_mb = BOUNDS[case]
+    row, peak = _pass(bot, raw)
+    max_mb = BOUNDS[case]
     assert row.state in TERMINAL_STATES, (case, row.state, row.reason)
     _kept(bot, row, raw)
-    assert seconds < max_seconds, f"{case}: {seconds:.1f} s"
     assert peak < max_mb, f"{case}: {peak:.0f} Mo"
     # The bot still works after it.
-    after, _s, _p = _pass(bot, hostile_mails.normal())
+    after, _peak = _pass(bot, hostile_mails.normal())
     assert after.state == "processed" and after.kind == "referral"
     with bot.app.db.sessions() as session:
         assert session.scalars(select(Entry.id)).first() is not None
@@ -81,10 +78,9 @@ def test_a_50_mb_attachment_under_a_raised_limit_is_read_whole(tmp_path: Path,
     bot = Bot.create(tmp_path, database_section, {"inbound": {"max_size_mb": 100}})
     try:
         raw = hostile_mails.big_attachment()
-        row, seconds, peak = _pass(bot, raw)
+        row, peak = _pass(bot, raw)
         assert row.state == "processed" and row.kind == "referral", (row.state, row.reason)
         _kept(bot, row, raw)
-        assert seconds < 180, f"{seconds:.1f} s"
         assert peak < 1200, f"{peak:.0f} Mo"  # the bytes in memory a few times over: bounded
     finally:
         bot.close()

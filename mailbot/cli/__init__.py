@@ -34,6 +34,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "mailbot.cli.keys",
     "mailbot.cli.privacy",
     "mailbot.cli.form",
+    "mailbot.cli.tenants",
 ]
 
 
@@ -45,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", metavar="FICHIER",
                         help="fichier de configuration (défaut : $MAILBOT_CONFIG, puis ./mailbot.toml)")
+    parser.add_argument("--tenant", metavar="NOM",
+                        help="territoire : lit NOM.toml dans le dossier des territoires (au lieu de --config)")
+    parser.add_argument("--tenants-dir", metavar="DOSSIER",
+                        help="dossier des territoires (défaut : $MAILBOT_TENANTS_DIR, puis tenants/ à côté "
+                             "du fichier de configuration par défaut)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="afficher aussi le journal détaillé du robot sur la sortie d'erreur")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")

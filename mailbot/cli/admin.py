@@ -16,6 +16,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("init", help="créer (ou mettre à jour) la base et les dossiers")
     p.set_defaults(handler=cmd_init)
     p = sub.add_parser("doctor", help="vérifier la configuration, la base, les boîtes et certificats")
+    p.add_argument("--json", action="store_true",
+                   help="un objet JSON (vérifications et compteurs de santé) pour la supervision")
     p.set_defaults(handler=cmd_doctor)
     p = sub.add_parser("demo", help="démonstration autonome (Maildir + SQLite)")
     p.add_argument("--dir", default="mailbot-demo", help="dossier de la démonstration (défaut : ./mailbot-demo)")
@@ -51,7 +53,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from mailbot.doctor.run import run_checks
 
     app = app_of(args, check_schema=False)
-    return run_checks(app)
+    return run_checks(app, as_json=args.json)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

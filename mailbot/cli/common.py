@@ -8,13 +8,14 @@ import logging
 from mailbot import logs
 from mailbot.app import App
 from mailbot.clock import Clock
-from mailbot.config import Config, load_config
+from mailbot.config import Config
+from mailbot.config.tenants import load_selected
 from mailbot.jobs.schedule import validate as validate_schedules
 
 
 def config_of(args: argparse.Namespace) -> Config:
-    """Load the configuration named by ``--config`` (or the defaults)."""
-    return load_config(args.config)
+    """Load the configuration named by ``--config`` or ``--tenant`` (or the defaults)."""
+    return load_selected(args.config, getattr(args, "tenant", None), getattr(args, "tenants_dir", None))
 
 
 def app_of(args: argparse.Namespace, *, clock: Clock | None = None, check_schema: bool = True,
@@ -29,7 +30,7 @@ def app_of(args: argparse.Namespace, *, clock: Clock | None = None, check_schema
     quiet = not (daemon or config.logging.file or getattr(args, "verbose", False))
     if quiet and logging.getLevelName(level.upper()) < logging.WARNING:
         level = "WARNING"
-    logs.setup(level, log_format or config.logging.format, config.logging.file)
+    logs.setup(level, log_format or config.logging.format, config.logging.file, tenant=config.tenant)
     app = App.from_config(config, clock=clock)
     validate_schedules(app)
     if check_schema:

@@ -43,3 +43,5 @@ class Config(Section):
 
     # Where the file was read from (not a TOML key).
     source: Path | None = Field(default=None, exclude=True)
+    # The tenant name when read with ``--tenant`` (not a TOML key; see mailbot.config.tenants).
+    tenant: str | None = Field(default=None, exclude=True)

@@ -28,7 +28,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from mailbot import logs
 from mailbot.app import App
-from mailbot.config import load_config
+from mailbot.config.tenants import load_selected
 from mailbot.daemon.leader import InboundLeader
 from mailbot.errors import ConfigError, MailbotError, TransportError, TransportTemporaryError
 from mailbot.inbound.pipeline import Pipeline
@@ -96,7 +96,8 @@ class Daemon:
         self.reload_requested = False
         self._reload_event.clear()
         try:
-            config = load_config(self.args.config)
+            config = load_selected(self.args.config, getattr(self.args, "tenant", None),
+                                   getattr(self.args, "tenants_dir", None))
         except ConfigError as error:
             log.error("configuration not reloaded: %s", error)
             return
@@ -108,7 +109,7 @@ class Daemon:
             return
         old, self.app = self.app, app
         logs.setup(config.logging.level, getattr(self.args, "log_format", None)
-                   or config.logging.format, config.logging.file)
+                   or config.logging.format, config.logging.file, tenant=config.tenant)
         self._schedule()
         old.db.dispose()
         self._outbox_wake.set()  # routes may have changed

@@ -1,7 +1,8 @@
-"""Running every check of ``mailbot doctor`` and printing what to fix, in French."""
+"""Running every check of ``mailbot doctor`` and printing what to fix, in French (or JSON)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from mailbot.app import App
@@ -9,6 +10,7 @@ from mailbot.doctor.certificates import certificate_checks
 from mailbot.doctor.check import Check
 from mailbot.doctor.connections import connection_checks
 from mailbot.doctor.gpg import gpg_checks
+from mailbot.doctor.health import current_health, health_checks
 from mailbot.doctor.local import (
     database_checks,
     folders_checks,
@@ -25,25 +27,39 @@ CHECKS: list[Callable[[App], list[Check]]] = [
 ]
 
 
-def run_checks(app: App) -> int:
+def _as_json(results: list[Check], code: int, app: App) -> str:
+    health = current_health(app)
+    return json.dumps({
+        "ok": code == 0, "exit_code": code,
+        "checks": [{"name": r.name, "ok": r.ok, "warning": r.warning, "detail": r.detail,
+                    "fix": "" if r.ok else r.fix} for r in results],
+        "health": health.as_dict() if health is not None else None,
+    }, ensure_ascii=False, indent=2)
+
+
+def run_checks(app: App, *, as_json: bool = False) -> int:
     """Print every check; exit code 0 when all pass, else the highest ``exit_code`` of the
-    failed checks (1: something must be fixed, 2: the configuration is wrong)."""
+    failed checks (1: something must be fixed, 2: the configuration is wrong).
+
+    ``as_json``: one JSON object instead (checks, and the health counters monitoring
+    alerts on: ``health``, see docs/deployment.md).
+    """
     results: list[Check] = []
-    for check in CHECKS:
+    for check in [*CHECKS, health_checks]:
         try:
             results.extend(check(app))
         except MailbotError as error:
             results.append(Check(check.__name__.removesuffix("_checks"), False, str(error),
                                  exit_code=error.exit_code))
-    failed = 0
-    code = 0
+    failed = sum(1 for r in results if not r.ok and not r.warning)
+    code = max((r.exit_code for r in results if not r.ok and not r.warning), default=0)
+    if as_json:
+        print(_as_json(results, code, app))
+        return code
     for result in results:
         mark = "OK " if result.ok else ("ATTENTION" if result.warning else "ERREUR")
         print(f"[{mark}] {result.name} : {result.detail}")
         if not result.ok and result.fix:
             print(f"        → {result.fix}")
-        if not result.ok and not result.warning:
-            failed += 1
-            code = max(code, result.exit_code)
     print("Tout est en ordre." if not failed else f"{failed} problème(s) à corriger.")
     return code
