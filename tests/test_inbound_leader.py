@@ -265,3 +265,19 @@ async def test_a_fetch_leaves_out_the_mails_another_process_is_processing(
         (tmp_path / "box" / "new" / name).write_bytes(raw)
     assert [m.key for m in await maildir.fetch(None, {"1"})] == ["2"]
     assert [m.key for m in await maildir.fetch()] == ["1", "2"]
+
+
+@postgres_only
+def test_run_once_leaves_a_mailbox_a_daemon_reads_alone(bot: Bot, other: App) -> None:
+    bot.drop(mail(DAC, COMPLETE, message_id="o1@dac16.mssante.fr"))
+    daemon = InboundLeader()
+    assert daemon.acquire(other)
+    try:
+        out = bot.cli("run", "--once").stdout
+        assert "relevée par un autre processus" in out and "Messages reçus : 0" in out, out
+        assert len(_inbox_names(bot, "new")) == 1
+    finally:
+        daemon.release()
+    out = bot.cli("run", "--once").stdout
+    assert "autre processus" not in out and "Messages reçus : 1" in out, out
+    assert _inbox_names(bot, "new") == []
