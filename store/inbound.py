@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -158,6 +158,26 @@ def store_many(session: Session, mails: list[Incoming], now: dt.datetime,
         assert isinstance(state, InboundState)
         out.append(Stored(ids_of[decided], state, result is not None))
     return out
+
+
+def serialize_stores(session: Session, key: int) -> None:
+    """Wait until no other transaction stores under ``key`` (PostgreSQL; held to the commit).
+
+    Two processes storing the same mailbox's mails at once (a leader that lost its role
+    while a pass was under way, a ``run --once`` beside a daemon) would both miss the
+    other's uncommitted rows and store one delivery twice; taken before
+    :func:`store_many`'s look-ups, this lock makes the second one see the first's rows.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def states_of(session: Session, ids: list[int]) -> dict[int, InboundState]:
+    """The current state of each message among ``ids``."""
+    if not ids:
+        return {}
+    return {ident: InboundState(state) for ident, state in session.execute(
+        select(InboundMessage.id, InboundMessage.state).where(InboundMessage.id.in_(ids)))}
 
 
 def pending_ids(session: Session, limit: int) -> list[int]:

@@ -9,6 +9,7 @@ from typing import Any
 from mailbot.app import App
 from mailbot.cli.common import app_of
 from mailbot.daemon.heartbeat import Heartbeat
+from mailbot.daemon.leader import InboundLeader
 from mailbot.daemon.single import only_process
 from mailbot.inbound.pipeline import Pipeline
 from mailbot.operations.labels import DELIVERY_WORDS, INBOUND_STATES, counts_text
@@ -38,7 +39,15 @@ def _run(args: argparse.Namespace, app: App) -> int:
     if args.once:
         state_dir = app.config.source.parent if app.config.source else None
         pipeline = Pipeline(app, inbound_transport(app.config.inbound, state_dir))
-        report = asyncio.run(pipeline.run_once())
+        leader = InboundLeader()
+        try:
+            reads = leader.acquire(app)  # PostgreSQL: not while a daemon reads the mailbox
+            if not reads:
+                print("La boîte de réception est relevée par un autre processus « mailbot "
+                      "run » : seuls les messages déjà enregistrés sont traités.")
+            report = asyncio.run(pipeline.run_once(fetch=reads))
+        finally:
+            leader.release()
         states = counts_text(report.states, INBOUND_STATES)
         sent = counts_text(report.delivery, DELIVERY_WORDS)
         print(f"Messages reçus : {report.fetched} ; issue : {states} ; envois : {sent}.")

@@ -17,6 +17,9 @@ class MaildirInboundConfig(Section):
     path: Path
     max_size_mb: float = Field(default=25.0, gt=0)
     poll_seconds: float = Field(default=5.0, gt=0)
+    # PostgreSQL: one process at a time reads the mailbox (the inbound leader); the others
+    # try to take the role over this often, so a dead leader is replaced within this delay.
+    leader_retry_seconds: float = Field(default=5.0, gt=0, le=600)
 
 
 class ImapInboundConfig(TlsClient):
@@ -30,6 +33,9 @@ class ImapInboundConfig(TlsClient):
     poll_seconds: float = Field(default=60.0, gt=0)
     max_size_mb: float = Field(default=25.0, gt=0)
     state_file: Path | None = None
+    # PostgreSQL: one process at a time reads the mailbox (the inbound leader); the others
+    # try to take the role over this often, so a dead leader is replaced within this delay.
+    leader_retry_seconds: float = Field(default=5.0, gt=0, le=600)
 
 
 InboundConfig = Annotated[MaildirInboundConfig | ImapInboundConfig, Field(discriminator="transport")]

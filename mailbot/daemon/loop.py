@@ -29,6 +29,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from mailbot import logs
 from mailbot.app import App
 from mailbot.config.tenants import load_selected
+from mailbot.daemon.leader import InboundLeader
 from mailbot.errors import ConfigError, MailbotError, TransportError, TransportTemporaryError
 from mailbot.inbound.pipeline import Pipeline
 from mailbot.jobs import load_all
@@ -45,6 +46,11 @@ logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 INBOUND_PASS = 100         # mails fetched per pass (one database batch): a stop waits for it
 OUTBOX_PASS = 100          # mails sent per pass, on connections kept open for the pass
+# A follower looks for mails the leader stored this often: one indexed SELECT a second,
+# nothing to lose on a reconnection and no connection kept for it (LISTEN/NOTIFY would need
+# both); the leader processes what it stores at once, so this only bounds the delay of
+# mails it left (it died, or its batch failed).
+FOLLOWER_POLL_SECONDS = 1.0
 OUTBOX_IDLE_SECONDS = 30.0  # the outbox looks for due mail at least this often
 BACKOFF_BASE_SECONDS = 1.0  # first retry after a fault: 0.5–1 s, then doubling…
 BACKOFF_CAP_SECONDS = 300.0  # …up to 2.5–5 min
@@ -155,38 +161,78 @@ class Daemon:
         return 0
 
     async def _inbound_loop(self) -> None:
-        """Fetch, store, process and set aside mail, then wait for more; reconnect on faults."""
+        """Fetch, store, process and set aside mail, then wait for more; reconnect on faults.
+
+        On PostgreSQL only the inbound leader reads the mailbox; the others process what
+        it stored (:mod:`mailbot.daemon.leader`).
+        """
         failures = 0
-        while not self.stopping.is_set():
-            if self.reload_requested:
-                async with self._turn:
-                    self._reload()
-            config = self.app.config
-            transport = inbound_transport(config.inbound,
-                                          config.source.parent if config.source else None)
-            pipeline = Pipeline(self.app, transport)
-            try:
-                await transport.open()
-                try:
+        leader = InboundLeader()
+        try:
+            while not self.stopping.is_set():
+                if self.reload_requested:
                     async with self._turn:
-                        pipeline.process_leftovers()
-                    while not self.stopping.is_set() and not self.reload_requested:
+                        self._reload()
+                config = self.app.config
+                try:
+                    if not leader.acquire(self.app):
+                        await self._follow(config.inbound.leader_retry_seconds)
+                        continue
+                    transport = inbound_transport(config.inbound,
+                                                  config.source.parent if config.source else None)
+                    pipeline = Pipeline(self.app, transport)
+                    await transport.open()
+                    try:
                         async with self._turn:
-                            report = await pipeline.ingest(INBOUND_PASS)
-                        if failures:
-                            log.info("inbound back after %d failure(s)", failures)
-                            failures = 0
-                        if report.fetched:
-                            self._outbox_wake.set()  # acknowledgements, urgent alerts: now
-                        else:
-                            await self._wait(transport.wait_for_mail(config.inbound.poll_seconds))
-                finally:
-                    await transport.close()
-            except Exception as error:  # never die of a fault: say why, back off, retry
-                failures += 1
-                delay = _retry_delay(failures)
-                _log_fault("inbound", error, failures, delay)
-                await self._wait(asyncio.sleep(delay))
+                            pipeline.process_leftovers()
+                        while (not self.stopping.is_set() and not self.reload_requested
+                               and leader.check()):
+                            async with self._turn:
+                                report = await pipeline.ingest(INBOUND_PASS)
+                                settled = await pipeline.settle()
+                            if failures:
+                                log.info("inbound back after %d failure(s)", failures)
+                                failures = 0
+                            if report.fetched or settled:
+                                self._outbox_wake.set()  # acknowledgements, urgent alerts: now
+                            if not report.fetched:
+                                await self._wait(transport.wait_for_mail(
+                                    self._leader_wait(pipeline)))
+                    finally:
+                        await transport.close()
+                except Exception as error:  # never die of a fault: say why, back off, retry
+                    failures += 1
+                    delay = _retry_delay(failures)
+                    _log_fault("inbound", error, failures, delay)
+                    await self._wait(asyncio.sleep(delay))
+        finally:
+            leader.release()
+
+    def _leader_wait(self, pipeline: Pipeline) -> float:
+        """How long the leader waits for mail before its next pass: it checks its lock
+        every retry interval, and looks again soon for mails another process is finishing."""
+        inbound = self.app.config.inbound
+        if not self.app.db.is_postgres:
+            return inbound.poll_seconds
+        wait = min(inbound.poll_seconds, inbound.leader_retry_seconds)
+        return min(wait, FOLLOWER_POLL_SECONDS) if pipeline.unsettled else wait
+
+    async def _follow(self, seconds: float) -> None:
+        """Process the mails the leader stores, for ``seconds`` (then try to lead again)."""
+        config = self.app.config
+        pipeline = Pipeline(self.app, inbound_transport(  # never opened: no mailbox access
+            config.inbound, config.source.parent if config.source else None))
+        deadline = asyncio.get_running_loop().time() + seconds
+        while not self.stopping.is_set() and not self.reload_requested:
+            async with self._turn:  # a batch at a time: the outbox gets its turns
+                counts = pipeline.process_leftovers(INBOUND_PASS)
+            if counts:
+                self._outbox_wake.set()
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            if not counts:
+                await self._wait(asyncio.sleep(min(FOLLOWER_POLL_SECONDS, left)))
 
     async def _outbox_loop(self) -> None:
         """Deliver due mail when woken (new mail, a job, a reload) or when a retry falls due."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from mailbot.app import App
 from mailbot.config import MaildirInboundConfig, MaildirRouteConfig
+from mailbot.daemon.leader import holder
 from mailbot.doctor.check import Check
 from mailbot.doctor.samples import render_all
 from mailbot.transports.maildir import is_maildir
@@ -18,6 +21,21 @@ def database_checks(app: App) -> list[Check]:
     except DatabaseError as error:
         return [Check("base de données", False, str(error), "mailbot init")]
     return [Check("base de données", True, f"révision {app.db.current_revision()}")]
+
+
+def leader_checks(app: App) -> list[Check]:
+    """PostgreSQL: which ``mailbot run`` reads the mailbox (the inbound leader)."""
+    if not app.db.is_postgres:
+        return []
+    try:
+        who = holder(app)
+    except SQLAlchemyError as error:
+        return [Check("relève de la boîte", False, f"base injoignable ({type(error).__name__})")]
+    if who is None:
+        return [Check("relève de la boîte", True, "aucun « mailbot run » ne la relève en ce moment")]
+    name, since = who
+    when = f" depuis le {since:%d/%m/%Y %H:%M}" if since else ""
+    return [Check("relève de la boîte", True, f"par « mailbot run » {name} (processus@machine){when}")]
 
 
 def folders_checks(app: App) -> list[Check]:

@@ -13,12 +13,18 @@ from mailbot.doctor.connections import connection_checks
 from mailbot.doctor.gpg import gpg_checks
 from mailbot.doctor.health import current_health, health_checks
 from mailbot.doctor.holders import holders, holders_lines
-from mailbot.doctor.local import database_checks, folders_checks, senders_checks, templates_checks
+from mailbot.doctor.local import (
+    database_checks,
+    folders_checks,
+    leader_checks,
+    senders_checks,
+    templates_checks,
+)
 from mailbot.doctor.servers import dns_checks, identity_checks, state_checks
 from mailbot.errors import MailbotError
 
 CHECKS: list[Callable[[App], list[Check]]] = [
-    database_checks, folders_checks, senders_checks, templates_checks, gpg_checks,
+    database_checks, leader_checks, folders_checks, senders_checks, templates_checks, gpg_checks,
     dns_checks, certificate_checks, connection_checks, state_checks, identity_checks,
 ]
 

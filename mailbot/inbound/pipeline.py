@@ -1,7 +1,10 @@
 """The message's journey: fetch → store → classify and act → set aside → send.
 
 Raw bytes are committed before anything else; a mail is set aside on the
-server only after its processing is committed. A failure while processing
+server only after its processing is committed. On PostgreSQL another process
+may process a mail this one stored (``SKIP LOCKED``): it is then "unsettled",
+left out of the next fetches, and set aside here once its state, committed by
+the other process, is terminal (:meth:`Pipeline.settle`). A failure while processing
 rolls the transaction back and is counted; after three failures the mail is
 escalated rather than retried for ever. Nothing is dropped.
 """
@@ -21,6 +24,7 @@ from mailbot.app import App
 from mailbot.errors import MailbotError
 from mailbot.faults import checkpoint
 from mailbot.inbound.dispatch import parse_raw, process_row
+from mailbot.inbound.mailbox import lock_key, mailbox_name
 from mailbot.jobs.urgent import notify_urgent_safely
 from mailbot.outbound.delivery import OutboxWorker
 from mailbot.transports.base import FetchedMail, InboundTransport, OversizedMail, set_aside_all
@@ -102,6 +106,8 @@ class Pipeline:
         self.attempted: set[int] = set()  # inbound ids processed during the current pass
         self.parsed: dict[int, email.message.Message] = {}  # stored this pass, not processed yet
         self.leased: dict[int, dt.datetime] = {}  # mails this worker claimed → lease end
+        self.unsettled: dict[str, int] = {}  # transport key → inbound id, processed elsewhere
+        self._store_key = lock_key("inbound-store", app.db.schema, mailbox_name(app.config.inbound))
 
     def store(self, mails: list[FetchedMail]) -> list[inbound.Stored]:
         """Commit the raw bytes of fetched mails in one transaction (first thing, always).
@@ -121,6 +127,7 @@ class Pipeline:
         now = self.app.clock.now()
         until = now + self.app.lease
         with self.app.db.transaction() as session:  # stored claimed: no statement more
+            inbound.serialize_stores(session, self._store_key)
             stored = inbound.store_many(session, incoming, now, claim=(self.app.worker, until))
         self.leased.update({one.inbound_id: until for one in stored
                             if one.state is InboundState.RECEIVED and not one.already_stored})
@@ -239,7 +246,7 @@ class Pipeline:
     async def ingest(self, limit: int | None = None) -> PassReport:
         """Fetch, store, process and set aside pending mails (at most ``limit``), by batches."""
         report = PassReport()
-        mails = await self.inbound.fetch(limit)
+        mails = await self.inbound.fetch(limit, self.unsettled)
         for start in range(0, len(mails), BATCH):
             batch = mails[start:start + BATCH]
             report.fetched += len(batch)
@@ -259,12 +266,37 @@ class Pipeline:
             for mail, one in zip(batch, stored, strict=True):
                 state = processed.get(one.inbound_id, one.state)
                 if state is InboundState.RECEIVED:
+                    if one.inbound_id not in processed:  # another process holds it: settle()
+                        self.unsettled[mail.key] = one.inbound_id
                     continue  # failed this time: stays on the server and in the database
                 report.states[str(state)] += 1
                 aside[state is InboundState.QUARANTINED].append(mail.key)
             for quarantine, keys in aside.items():  # the whole batch is committed: set aside
                 await set_aside_all(self.inbound, keys, quarantine=quarantine)
         return report
+
+    async def settle(self) -> int:
+        """Set aside the unsettled mails now in a terminal state; return how many.
+
+        Those nobody holds any more (the other process died, or the batch was not
+        committed) are processed here first.
+        """
+        if not self.unsettled:
+            return 0
+        ids = sorted(set(self.unsettled.values()))
+        states = self.process(ids)  # SKIP LOCKED: what another process holds is left out
+        with self.app.db.sessions() as session:
+            states.update(inbound.states_of(session, [i for i in ids if i not in states]))
+        aside: dict[bool, list[str]] = {False: [], True: []}  # quarantine? → keys
+        for key, ident in self.unsettled.items():
+            state = states.get(ident, InboundState.RECEIVED)
+            if state is not InboundState.RECEIVED:
+                aside[state is InboundState.QUARANTINED].append(key)
+        for quarantine, keys in aside.items():
+            await set_aside_all(self.inbound, keys, quarantine=quarantine)
+            for key in keys:
+                del self.unsettled[key]
+        return len(aside[False]) + len(aside[True])
 
     def _store_oversized(self, mails: list[OversizedMail]) -> list[InboundState]:
         """Store the header of each too-big mail, marked, and quarantine it in the same
@@ -277,6 +309,7 @@ class Pipeline:
             incoming.append(inbound.Incoming(mail.key, marked, *_envelope(mail.raw)))
         states: list[InboundState] = []
         with self.app.db.transaction() as session:
+            inbound.serialize_stores(session, self._store_key)
             now = self.app.clock.now()
             for mail, one in zip(mails, inbound.store_many(session, incoming, now), strict=True):
                 if one.state is not InboundState.RECEIVED:  # seen before, or a duplicate
@@ -309,15 +342,19 @@ class Pipeline:
             counts.update(str(state) for state in self.process(ids[start:start + BATCH]).values())
         return counts
 
-    async def run_once(self, *, batch: int = 500) -> PassReport:
+    async def run_once(self, *, batch: int = 500, fetch: bool = True) -> PassReport:
         """Everything pending: inbound until empty, leftovers, then the outbox.
 
         Each mail is attempted at most once per pass: leftovers (stored but
         still ``received`` after a crash or a failure) come after the inbox,
-        skipping what the inbox pass just tried.
+        skipping what the inbox pass just tried. ``fetch=False``: the mailbox
+        is left alone (another process reads it), only stored mails are processed.
         """
         report = PassReport()
         self.attempted.clear()
+        if not fetch:
+            report.states.update(self.process_leftovers())
+            return await self._deliver(report)
         await self.inbound.open()
         try:
             while True:
@@ -326,8 +363,13 @@ class Pipeline:
                 if one.fetched < batch or sum(one.states.values()) == 0:
                     break
             report.states.update(self.process_leftovers())
+            await self.settle()  # what another process finished meanwhile; else the next fetch
         finally:
             await self.inbound.close()
+        return await self._deliver(report)
+
+    async def _deliver(self, report: PassReport) -> PassReport:
+        """Send everything due, urgent alerts included, into ``report``."""
         report.delivery.update(await self.outbox.deliver_due(limit=100_000))
         if notify_urgent_safely(self.app):  # urgent alerts of this pass (issue 7), sent now
             report.delivery.update(await self.outbox.deliver_due(limit=100_000))

@@ -8,7 +8,7 @@ list of recipients and say, per recipient, what happened.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -43,8 +43,10 @@ class InboundTransport(Protocol):
     async def close(self) -> None:
         """Release connections; safe to call twice."""
 
-    async def fetch(self, limit: int | None = None) -> list[FetchedMail]:
-        """Return pending messages (not yet set aside), oldest first."""
+    async def fetch(self, limit: int | None = None,
+                    skip: Collection[str] = ()) -> list[FetchedMail]:
+        """Return pending messages (not yet set aside), oldest first, but those whose key is in
+        ``skip`` (stored already, another process is processing them)."""
 
     async def set_aside(self, key: str, *, quarantine: bool = False) -> None:
         """Mark ``key`` as handled; ``quarantine`` puts it in the quarantine folder."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 import aioimaplib
@@ -86,10 +86,14 @@ class ImapInbound(ImapSession):
             f"{first_uid}:*", *criteria, charset=None))
         return [uid for uid in parse_search(response) if uid >= first_uid]
 
-    async def fetch(self, limit: int | None = None) -> list[FetchedMail]:
-        """Return the messages not set aside yet, oldest (lowest UID) first."""
+    async def fetch(self, limit: int | None = None,
+                    skip: Collection[str] = ()) -> list[FetchedMail]:
+        """Return the messages not set aside yet, oldest (lowest UID) first, but those whose
+        key is in ``skip`` (not even downloaded)."""
         async with self._lock:
             uids = await self._pending_uids()
+            if skip:
+                uids = [uid for uid in uids if f"{self.uidvalidity}:{uid}" not in skip]
             if limit is not None:
                 uids = uids[:limit]
             if not uids:

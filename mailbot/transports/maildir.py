@@ -15,7 +15,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -82,9 +82,10 @@ class MaildirInbound:
         entries.sort(key=lambda e: (e.stat().st_mtime, e.name))
         return [e.name for e in entries]
 
-    async def fetch(self, limit: int | None = None) -> list[FetchedMail]:
-        """Read pending messages (at most ``limit``)."""
-        names = self.pending_names()
+    async def fetch(self, limit: int | None = None,
+                    skip: Collection[str] = ()) -> list[FetchedMail]:
+        """Read pending messages (at most ``limit``), but those named in ``skip``."""
+        names = [name for name in self.pending_names() if name not in skip]
         if limit is not None:
             names = names[:limit]
         mails: list[FetchedMail] = []
