@@ -32,7 +32,7 @@ from mailbot.clock import PARIS, local_date
 from mailbot.matching.offer import make_proposals
 from mailbot.matching.policy import explain
 from mailbot.matching.pool import Pool, Rules, proposed_before
-from store import appends
+from store import appends, transaction_state
 from store import proposals as proposal_store
 from store.models import Entry, EntryStatus
 from store.models_matching import GP, Proposal
@@ -144,21 +144,34 @@ def lock_gps(session: Session, ids: list[int], *, areas: bool = True) -> dict[in
     """The GPs, locked on PostgreSQL (a round and a DEMANDE never fill one GP at once).
 
     ``areas=False`` when the places served are not needed (writing a planned round).
+    A GP is read and locked once per transaction (a batch of replies answers the
+    same GP several times; his row cannot change under the lock); inside a savepoint,
+    whose rollback would release the lock, every call locks again.
     """
-    query = select(GP).where(GP.id.in_(ids)).execution_options(populate_existing=True)
-    if areas:
-        query = query.options(selectinload(GP.areas))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=GP)
-    return {gp.id: gp for gp in session.scalars(query)}
+    nested = session.in_nested_transaction()
+    locked: dict[int, GP] = {} if nested else transaction_state.setdefault(
+        session, "locked_gps", dict)
+    todo = [gp_id for gp_id in ids if gp_id not in locked]
+    if todo:
+        query = select(GP).where(GP.id.in_(todo)).execution_options(populate_existing=True)
+        if areas:
+            query = query.options(selectinload(GP.areas))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(of=GP)
+        locked.update({gp.id: gp for gp in session.scalars(query)})
+    return {gp_id: locked[gp_id] for gp_id in ids if gp_id in locked}
 
 
 def fill_gp(app: App, session: Session, gp: GP, now: dt.datetime, *, kind: str = "round",
-            want: int | None = None, actor: str = "system", inbound_id: int | None = None) -> Fill:
+            want: int | None = None, actor: str = "system", inbound_id: int | None = None,
+            pool: Pool | None = None, later: frozenset[int] = frozenset()) -> Fill:
     """Propose to ``gp`` the best compatible entries his free slots allow, in the caller's transaction.
 
     ``want`` (a ``DEMANDE n``) asks for that many now, within the monthly
-    capacity but beyond ``max_open_proposals``.
+    capacity but beyond ``max_open_proposals``. ``pool``: the waiting entries
+    already read (of his postal codes at least) and shared by several GPs in
+    turn, else they are read now; ``later``: entries of that pool not to offer (they
+    were not waiting yet at this GP's turn).
     """
     lock_gps(session, [gp.id])
     if not gp.accepting:
@@ -170,8 +183,9 @@ def fill_gp(app: App, session: Session, gp: GP, now: dt.datetime, *, kind: str =
         fill.limited_by = limit_reason
         return fill
     rules = Rules.of(gp, local_date(now))
-    pool = Pool.load(session, app.config.matching, now, rules.codes)
-    picks = choose(pool, rules, proposed_before(session, [gp.id])[gp.id], free,
+    if pool is None:
+        pool = Pool.load(session, app.config.matching, now, rules.codes)
+    picks = choose(pool, rules, proposed_before(session, [gp.id])[gp.id] | later, free,
                    _complex_left(app, use))
     entries = _lock_entries(session, [p.entry_id for p in picks]) if picks else {}
     fill.proposals = make_proposals(app, session, _wanted(app, gp, picks, entries, use, now, kind),
