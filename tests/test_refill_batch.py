@@ -64,3 +64,46 @@ def test_two_non_in_one_batch_refill_both_gps_in_mail_order(bot: Bot) -> None:
         == EntryStatus.WAITING
     sent = [mail for mail in bot.sent() if "[CPTS-P-" in mail["Subject"]][2:]
     assert sorted(mail["To"] for mail in sent) == [gp_email(1), gp_email(2)]
+
+
+def _one_gp_with_two_proposals(bot: Bot) -> list[object]:
+    with bot.app.db.transaction() as session:
+        add_gp(session, 1, max_open_proposals=2)
+        for n in range(5):
+            add_entry(session, n, received=T0 - dt.timedelta(days=45 - n),
+                      birth=dt.date(1948, 3, 12))
+    bot.cli("jobs", "run", "proposals", "--at", "2026-11-02T08:00")
+    sent = bot.sent()
+    assert len(sent) == 2
+    return sent
+
+
+def _refills(bot: Bot) -> list[str]:
+    with bot.app.db.sessions() as session:
+        return list(session.scalars(select(Entry.nom).join(Proposal, Proposal.entry_id == Entry.id)
+                                    .where(Proposal.kind == "after_decline")
+                                    .order_by(Proposal.id)))
+
+
+def test_slots_are_counted_at_the_non_not_at_the_end_of_the_batch(bot: Bot) -> None:
+    """NON then OUI from one GP in one batch: one new proposal, as one mail after the other
+    (counted at the end, his OUI would have freed a second slot)."""
+    first, second = _one_gp_with_two_proposals(bot)
+    for n, (mail, body) in enumerate([(first, "NON"), (second, "OUI")]):
+        bot.drop(reply(gp_email(1), body, subject=f"RE: {mail['Subject']}",  # type: ignore[index]
+                       message_id=f"a-{n}@medecin.mssante.fr",
+                       in_reply_to=mail["Message-ID"]))  # type: ignore[index]
+    bot.clock.frozen = T0 + dt.timedelta(hours=4)
+    assert dict(bot.run_once().states) == {"processed": 2}
+    assert _refills(bot) == ["PATIENT2"]
+
+
+def test_two_non_from_one_gp_in_one_batch_get_one_new_proposal_each(bot: Bot) -> None:
+    first, second = _one_gp_with_two_proposals(bot)
+    for n, mail in enumerate([first, second]):
+        bot.drop(reply(gp_email(1), "NON", subject=f"RE: {mail['Subject']}",  # type: ignore[index]
+                       message_id=f"n-{n}@medecin.mssante.fr",
+                       in_reply_to=mail["Message-ID"]))  # type: ignore[index]
+    bot.clock.frozen = T0 + dt.timedelta(hours=4)
+    assert dict(bot.run_once().states) == {"processed": 2}
+    assert _refills(bot) == ["PATIENT2", "PATIENT3"]

@@ -6,8 +6,9 @@ refilling each GP as his NON is read would read the waiting list once per NON.
 Within a batch (:mod:`store.deferred`) the refills wait for the
 batch's last mail, then take their entries, in the order of the mails, from one
 reading of the waiting list. Each GP gets what a refill at his mail's turn
-would give him: an entry declined by a later mail of the batch, waiting by
-then, is not offered to an earlier one.
+would give him: his free slots are counted at his NON (with the refills already
+waiting for him), and an entry declined by a later mail of the batch, waiting
+by then, is not offered to an earlier one.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.matching.offer import gp_context
-from mailbot.matching.pool import Pool
-from mailbot.matching.round import fill_gp
+from mailbot.matching.pool import Pool, proposed_before
+from mailbot.matching.round import Fill, Slots, fill_slots, gp_slots
 from mailbot.outbound.mailer import Thread, enqueue_mail
 from store import deferred, transaction_state
 from store.models import Entry
@@ -34,9 +35,10 @@ _NAME = "deferred_refills"  # [Refill, …] waiting for the end of the batch
 
 @dataclass(frozen=True)
 class Refill:
-    """One NON to follow up: the GP, the declined proposal's entry, and who acted when."""
+    """One NON to follow up: the GP, his free slots then, the declined proposal's entry."""
 
     gp: GP
+    slots: Slots
     entry: Entry
     proposal_id: int
     now: dt.datetime
@@ -47,13 +49,15 @@ class Refill:
 
 
 def refill_now(app: App, session: Session, item: Refill, pool: Pool | None = None,
-               later: frozenset[int] = frozenset()) -> int:
-    """Offer the GP his next entries; with none, tell him his NON is recorded. How many made.
+               later: frozenset[int] = frozenset(), complex_taken: int = 0,
+               proposed: set[int] | None = None) -> Fill:
+    """Offer the GP his next entries; with none, tell him his NON is recorded.
 
-    ``pool`` and ``later``: see :func:`fill_gp`.
+    ``pool``, ``later``, ``complex_taken`` and ``proposed``: see :func:`fill_slots`.
     """
-    fill = fill_gp(app, session, item.gp, item.now, kind="after_decline", actor=item.actor,
-                   inbound_id=item.inbound_id, pool=pool, later=later)
+    fill = fill_slots(app, session, item.gp, item.now, item.slots, kind="after_decline",
+                      actor=item.actor, inbound_id=item.inbound_id, pool=pool, later=later,
+                      complex_taken=complex_taken, proposed=proposed)
     if not fill.proposals:
         enqueue_mail(app, session, kind="proposal_declined", to=item.gp.email,
                      template="proposal_declined", now=item.now, health_data=True,
@@ -62,18 +66,26 @@ def refill_now(app: App, session: Session, item: Refill, pool: Pool | None = Non
                               "limited_by": fill.limited_by})
     log.info("proposal %s declined: entry %s waiting, %d new proposal(s)", item.proposal_id,
              item.entry.ref, len(fill.proposals))
-    return len(fill.proposals)
+    return fill
 
 
-def refill(app: App, session: Session, item: Refill) -> int | None:
-    """:func:`refill_now`, or at the end of the batch when the pipeline defers (``None``)."""
+def refill(app: App, session: Session, gp: GP, entry: Entry, proposal_id: int,
+           now: dt.datetime, *, reason: str | None, actor: str, inbound_id: int | None,
+           thread: Thread | None) -> int | None:
+    """Count the GP's free slots now and fill them: at once, or at the end of the batch when
+    the pipeline defers (then ``None``); else how many proposals were made."""
     queue: list[Refill] | None = transaction_state.get(session, _NAME)
-    if session.in_nested_transaction():
-        return refill_now(app, session, item)
+    nested = session.in_nested_transaction()
+    waiting = sum(item.slots.free for item in queue or [] if item.gp.id == gp.id) \
+        if not nested else 0
+    item = Refill(gp, gp_slots(app, session, gp, now, pending=waiting), entry, proposal_id, now,
+                  reason, actor, inbound_id, thread)
+    if nested:
+        return len(refill_now(app, session, item).proposals)
     if queue is None:
         fresh: list[Refill] = []
         if not deferred.later(session, lambda: _run(app, session, fresh)):
-            return refill_now(app, session, item)
+            return len(refill_now(app, session, item).proposals)
         queue = transaction_state.setdefault(session, _NAME, lambda: fresh)
     queue.append(item)
     return None
@@ -88,6 +100,13 @@ def _run(app: App, session: Session, queue: list[Refill]) -> None:
     session.flush()  # the declined entries are waiting again: the pool must see them
     codes = {area.code_postal for item in items for area in item.gp.areas}
     pool = Pool.load(session, app.config.matching, items[0].now, codes)
+    # Read once for every GP: what this run proposes is taken from the pool besides.
+    proposed = proposed_before(session, {item.gp.id for item in items})
+    complex_taken: dict[int, int] = {}  # GP id → complex situations proposed in this run
     for turn, item in enumerate(items):
-        refill_now(app, session, item, pool,
-                   later=frozenset(after.entry.id for after in items[turn + 1:]))
+        fill = refill_now(app, session, item, pool,
+                          later=frozenset(after.entry.id for after in items[turn + 1:]),
+                          complex_taken=complex_taken.get(item.gp.id, 0),
+                          proposed=proposed[item.gp.id])
+        complex_taken[item.gp.id] = complex_taken.get(item.gp.id, 0) \
+            + sum(1 for proposal in fill.proposals if proposal.complex)

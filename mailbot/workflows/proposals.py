@@ -33,7 +33,7 @@ from mailbot.matching.offer import (
 )
 from mailbot.matching.policy import explain
 from mailbot.matching.pool import compatible
-from mailbot.matching.refill import Refill, refill
+from mailbot.matching.refill import refill
 from mailbot.matching.round import gp_usage, lock_gps
 from mailbot.outbound.mailer import Thread, enqueue_mail
 from mailbot.workflows import reply_decision
@@ -149,8 +149,8 @@ def decline(app: App, session: Session, proposal: Proposal, entry: Entry, now: d
                 inbound_message_id=inbound_id,
                 reason=f"proposition déclinée par {gp.display_name}{why} ; "
                        "le patient reste en attente à son rang")
-    return refill(app, session, Refill(gp, entry, proposal.id, now, reason, actor, inbound_id,
-                                       thread))
+    return refill(app, session, gp, entry, proposal.id, now, reason=reason, actor=actor,
+                  inbound_id=inbound_id, thread=thread)
 
 
 def handle_proposal_reply(work: Work, token: Token) -> Outcome:
