@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from store import appends
@@ -29,15 +29,24 @@ def issue(session: Session, *, kind: str, recipient: str, now: dt.datetime, ttl_
     return code
 
 
+# Token rows are only ever inserted by :func:`issue` (buffered appends, written before any
+# statement on the table) and their other columns never change but ``used_at``: a
+# look-up needs no flush of the session's pending changes first (``no_autoflush``: they
+# go out with the next statement that needs them, one flush for more of them).
+_BY_CODE = select(Token).where(Token.code == bindparam("code")).limit(1)
+_BY_MESSAGE_IDS = (select(Token).where(Token.outbox_message_id.in_(bindparam("ids", expanding=True)))
+                   .order_by(Token.id.desc()).limit(1))
+
+
 def find(session: Session, code: str) -> Token | None:
     """The token with that code, or ``None``."""
-    return session.scalars(select(Token).where(Token.code == code.upper())).first()
+    with session.no_autoflush:
+        return session.scalars(_BY_CODE, {"code": code.upper()}).first()
 
 
 def find_by_message_ids(session: Session, message_ids: list[str]) -> Token | None:
     """The newest token issued with one of our mails named in ``In-Reply-To``/``References``."""
     if not message_ids:
         return None
-    return session.scalars(
-        select(Token).where(Token.outbox_message_id.in_(message_ids)).order_by(Token.id.desc()).limit(1)
-    ).first()
+    with session.no_autoflush:
+        return session.scalars(_BY_MESSAGE_IDS, {"ids": list(message_ids)}).first()
