@@ -23,6 +23,7 @@ from mailbot.inbound.dispatch import parse_raw, process_row
 from mailbot.jobs.urgent import notify_urgent_safely
 from mailbot.outbound.delivery import OutboxWorker
 from mailbot.transports.base import FetchedMail, InboundTransport, OversizedMail, set_aside_all
+from mailbot.workflows.prefetch import prefetch_replies
 from parsers.addresses import address_of
 from store import appends, audit, deferred, inbound
 from store.alerts import raise_alert
@@ -155,7 +156,9 @@ class Pipeline:
                 appends.enable(session)
                 deferred.enable(session)  # work shared by the batch's mails, done at its end
                 finished: list[inbound.Finished] = []
-                for row in inbound.load_for_processing(session, inbound_ids):
+                rows = inbound.load_for_processing(session, inbound_ids)
+                prefetch_replies(self.app, session, (parsed or {}).values())
+                for row in rows:
                     states[row.id] = self._process_one(session, row, finished,
                                                        (parsed or {}).get(row.id))
                 deferred.run(session)
