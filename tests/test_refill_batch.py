@@ -107,3 +107,27 @@ def test_two_non_from_one_gp_in_one_batch_get_one_new_proposal_each(bot: Bot) ->
     bot.clock.frozen = T0 + dt.timedelta(hours=4)
     assert dict(bot.run_once().states) == {"processed": 2}
     assert _refills(bot) == ["PATIENT2", "PATIENT3"]
+
+
+def test_a_batch_of_answers_reads_its_tokens_and_proposals_once(bot: Bot) -> None:
+    """Two OUI in one batch: one query for their tokens, one for their proposals."""
+    _setup(bot)
+    for n, mail in enumerate(bot.sent()):
+        bot.drop(reply(mail["To"], "OUI", subject=f"RE: {mail['Subject']}",
+                       message_id=f"oui-{n}@medecin.mssante.fr", in_reply_to=mail["Message-ID"]))
+    reads: list[str] = []
+
+    def spy(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("SELECT") and ("FROM token" in statement
+                                               or "FROM proposal \nWHERE proposal.id" in statement):
+            reads.append(statement)
+
+    event.listen(bot.app.db.engine, "before_cursor_execute", spy)
+    bot.clock.frozen = T0 + dt.timedelta(hours=4)
+    assert dict(bot.run_once().states) == {"processed": 2}
+    event.remove(bot.app.db.engine, "before_cursor_execute", spy)
+    assert len([sql for sql in reads if "FROM token" in sql]) == 1
+    assert len(reads) == 2, reads
+    with bot.app.db.sessions() as session:
+        states = list(session.scalars(select(Proposal.state)))
+    assert states == [ProposalState.ACCEPTED, ProposalState.ACCEPTED]

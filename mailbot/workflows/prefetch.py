@@ -19,7 +19,7 @@ from mailbot.app import App
 from mailbot.matching.offer import FOLLOWUP_TOKEN, PROPOSAL_TOKEN
 from parsers.mime import decode_header_text
 from parsers.tokens import TOKEN_RE, referenced_ids
-from store import tokens
+from store import tokens, transaction_state
 from store.models import Entry
 from store.models_matching import Proposal
 
@@ -41,8 +41,11 @@ def prefetch_replies(app: App, session: Session, mails: Iterable[Message]) -> No
     proposal_ids = {t.object_id for t in found
                     if t.kind in (PROPOSAL_TOKEN, FOLLOWUP_TOKEN) and t.object_id is not None}
     entry_ids = {t.entry_id for t in found if t.entry_id is not None}
+    # The session's identity map holds its objects weakly: they are kept here until the
+    # transaction ends, else they would be gone before the mails that need them.
+    kept: list[object] = transaction_state.setdefault(session, "prefetched_rows", list)
     with session.no_autoflush:  # nothing is pending at the start of a batch
         if proposal_ids:
-            session.scalars(select(Proposal).where(Proposal.id.in_(proposal_ids))).all()
+            kept += session.scalars(select(Proposal).where(Proposal.id.in_(proposal_ids))).all()
         if entry_ids:
-            session.scalars(select(Entry).where(Entry.id.in_(entry_ids))).all()
+            kept += session.scalars(select(Entry).where(Entry.id.in_(entry_ids))).all()
