@@ -153,7 +153,8 @@ def lock_gps(session: Session, ids: list[int], *, areas: bool = True) -> dict[in
         session, "locked_gps", dict)
     todo = [gp_id for gp_id in ids if gp_id not in locked]
     if todo:
-        query = select(GP).where(GP.id.in_(todo)).execution_options(populate_existing=True)
+        query = (select(GP).where(GP.id.in_(todo)).order_by(GP.id)  # one order: no deadlock
+                 .execution_options(populate_existing=True))
         if areas:
             query = query.options(selectinload(GP.areas))
         if session.get_bind().dialect.name == "postgresql":

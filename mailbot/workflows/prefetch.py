@@ -2,8 +2,8 @@
 
 Each reply finds its token (by the ``[CPTS-…]`` code of its subject or the
 Message-ID it answers), then the proposal or entry the token is about. Read
-mail by mail, that is three queries per reply; read here for the whole batch,
-the workflows find them in the session (:func:`store.tokens.prefetch`, the
+mail by mail, that is three queries per reply (four with the GP locked); read here
+for the whole batch, the workflows find them in the session (:func:`store.tokens.prefetch`, the
 identity map). A mail this misses (an encoded subject, say) is looked up as before.
 """
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.matching.offer import FOLLOWUP_TOKEN, PROPOSAL_TOKEN
+from mailbot.matching.round import lock_gps
 from parsers.mime import decode_header_text
 from parsers.tokens import TOKEN_RE, referenced_ids
 from store import tokens, transaction_state
@@ -46,6 +47,9 @@ def prefetch_replies(app: App, session: Session, mails: Iterable[Message]) -> No
     kept: list[object] = transaction_state.setdefault(session, "prefetched_rows", list)
     with session.no_autoflush:  # nothing is pending at the start of a batch
         if proposal_ids:
-            kept += session.scalars(select(Proposal).where(Proposal.id.in_(proposal_ids))).all()
+            proposals = session.scalars(select(Proposal).where(Proposal.id.in_(proposal_ids))).all()
+            kept += proposals
         if entry_ids:
             kept += session.scalars(select(Entry).where(Entry.id.in_(entry_ids))).all()
+    if proposal_ids:  # their GPs, locked once for the batch (GPs before entries, as always)
+        lock_gps(session, sorted({proposal.gp_id for proposal in proposals}))
