@@ -31,8 +31,7 @@ def raise_alert(session: Session, *, kind: str, reason: str, now: dt.datetime,
     alert = Alert(created_at=now, kind=kind, reason=reason[:300], urgent=urgent, entry_id=entry_id,
                   inbound_message_id=inbound_message_id, outbox_id=outbox_id,
                   subject_ref=subject_ref)
-    session.add(alert)
-    session.flush()
+    session.add(alert)  # written with the session's next flush (before any read of alerts)
     return alert
 
 

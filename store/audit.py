@@ -90,8 +90,8 @@ def _head(session: Session) -> str:
     prev_hash = session.info.get(_HEAD)
     if prev_hash is None:
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(_LOCK_SQL, {"k": _LOCK_KEY})
-        appends.flush(session)
+            session.connection().execute(_LOCK_SQL, {"k": _LOCK_KEY})
+        appends.flush(session, tables=frozenset({AuditRecord.__tablename__}))
         prev_hash = session.connection().execute(_HEAD_QUERY).scalar() or GENESIS
     return str(prev_hash)
 

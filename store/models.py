@@ -214,6 +214,7 @@ class Token(Base):
     """A correlation token ``[CPTS-<kind>-<code>]``: random, bound, single-purpose, expiring."""
 
     __tablename__ = "token"
+    __table_args__ = (Index("ix_token_kind_object", "kind", "object_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)

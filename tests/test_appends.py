@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import delete, event, func, select, text
+from sqlalchemy.orm import aliased
 
-from store import appends, audit, entries
+from store import appends, audit, entries, tokens, transaction_state
 from store.db import Database
-from store.models import AuditRecord, EntryEvent, EntryStatus
+from store.models import AuditRecord, Entry, EntryEvent, EntryStatus, Token
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
@@ -44,9 +45,15 @@ def test_buffered_rows_are_written_in_one_statement_per_table(database: Database
         finally:
             event.remove(database.engine, "before_cursor_execute", spy)
         inserts = [(sql, many) for sql, many in statements if sql.startswith("INSERT")]
-        assert ("INSERT INTO entry_event", True) in inserts
-        assert ("INSERT INTO audit_log", True) in inserts
-        assert len(inserts) == 2
+        assert inserts == [("INSERT INTO entry_event", True)]  # the audit trail waits
+        statements.clear()
+        event.listen(database.engine, "before_cursor_execute", spy)
+        try:
+            assert _count(s, AuditRecord) == 21
+        finally:
+            event.remove(database.engine, "before_cursor_execute", spy)
+        inserts = [(sql, many) for sql, many in statements if sql.startswith("INSERT")]
+        assert inserts == [("INSERT INTO audit_log", True)]
     with database.transaction() as s:
         assert _count(s, EntryEvent) == 21
         assert _count(s, AuditRecord) == 21
@@ -89,3 +96,41 @@ def test_a_rolled_back_savepoint_loses_only_its_own_rows(database: Database) -> 
         assert audit.verify_chain(s) == []
     assert kinds == ["created", "before", "savepoint_kept", "after"]
     assert actions == ["entry.create", "after"]
+
+
+def _buffered(session: object) -> int:
+    pending = transaction_state.get(session, "buffered_appends")  # type: ignore[arg-type]
+    return sum(len(rows) for rows in (pending or {}).values())
+
+
+def test_statements_write_first_the_buffered_rows_of_the_tables_they_name(
+        database: Database) -> None:
+    """Reads of other tables leave the buffer alone; any mention of a buffered table —
+    FROM, join, subquery, alias, SQL text, a DELETE — writes its rows first."""
+    with database.transaction() as s:
+        entry = entries.create_entry(s, fields={"nom": "A"}, status=EntryStatus.WAITING,
+                                     problems=[], now=NOW)
+    with database.transaction() as s:
+        appends.enable(s)
+        entry = s.merge(entry)
+        entries.add_event(s, entry, now=NOW, kind="note", detail={})
+        tokens.issue(s, kind="R", recipient="p@example.org", now=NOW, ttl_days=1,
+                     entry_id=entry.id, object_id=7)
+        audit.record(s, actor="test", action="note", object_type="entry", at=NOW)
+        assert _buffered(s) == 3
+        assert s.scalar(select(func.count()).select_from(Entry)) == 1
+        assert _buffered(s) == 3  # nothing buffered is in table entry
+        in_subquery = select(Entry.id).where(Entry.id.in_(select(EntryEvent.entry_id)))
+        assert list(s.scalars(in_subquery)) == [entry.id]
+        assert _buffered(s) == 2
+        other = aliased(Token)
+        assert s.scalar(select(func.count()).select_from(other).where(other.object_id == 7)) == 1
+        assert _buffered(s) == 1
+        assert s.execute(text("SELECT count(*) FROM audit_log")).scalar() == 2
+        assert _buffered(s) == 0
+        audit.record(s, actor="test", action="again", object_type="entry", at=NOW)
+        s.execute(delete(Token).where(Token.object_id == 8))
+        assert _buffered(s) == 0
+    with database.transaction() as s:
+        assert audit.verify_chain(s) == []
+        assert _count(s, AuditRecord) == 3

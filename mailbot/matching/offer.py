@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
@@ -24,6 +24,7 @@ from store import proposals as proposal_store
 from store.models import Entry, EntryStatus, Token
 from store.models_matching import GP, Proposal
 from store.proposals import NewProposal
+from store.types import UTCDateTime
 
 PROPOSAL_TOKEN = "P"
 FOLLOWUP_TOKEN = "S"
@@ -100,7 +101,17 @@ def make_proposal(app: App, session: Session, entry: Entry, gp: GP, now: dt.date
     return proposal
 
 
+# No synchronisation of the session's Token objects: it would test every object the
+# session holds, on every answer of a batch; nothing reads ``used_at`` from a loaded token.
+_CLOSE_TOKENS = (update(Token).where(Token.kind == bindparam("token_kind"),
+                                     Token.object_id == bindparam("closed_object"),
+                                     Token.used_at.is_(None))
+                 .values(used_at=bindparam("closed_at", type_=UTCDateTime()))
+                 .execution_options(synchronize_session=False))
+
+
 def close_tokens(session: Session, proposal: Proposal, kind: str, now: dt.datetime) -> None:
     """Mark the tokens of a proposal's mails (of one kind) used: the question is answered."""
-    session.execute(update(Token).where(Token.kind == kind, Token.object_id == proposal.id,
-                                        Token.used_at.is_(None)).values(used_at=now))
+    with session.no_autoflush:  # the pending changes bear on no token row (see store.tokens)
+        session.execute(_CLOSE_TOKENS, {"token_kind": kind, "closed_object": proposal.id,
+                                        "closed_at": now})

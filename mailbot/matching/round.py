@@ -32,7 +32,7 @@ from mailbot.clock import PARIS, local_date
 from mailbot.matching.offer import make_proposals
 from mailbot.matching.policy import explain
 from mailbot.matching.pool import Pool, Rules, proposed_before
-from store import appends
+from store import appends, transaction_state
 from store import proposals as proposal_store
 from store.models import Entry, EntryStatus
 from store.models_matching import GP, Proposal
@@ -144,13 +144,48 @@ def lock_gps(session: Session, ids: list[int], *, areas: bool = True) -> dict[in
     """The GPs, locked on PostgreSQL (a round and a DEMANDE never fill one GP at once).
 
     ``areas=False`` when the places served are not needed (writing a planned round).
+    A GP is read and locked once per transaction (a batch of replies answers the
+    same GP several times; his row cannot change under the lock); inside a savepoint,
+    whose rollback would release the lock, every call locks again.
     """
-    query = select(GP).where(GP.id.in_(ids)).execution_options(populate_existing=True)
-    if areas:
-        query = query.options(selectinload(GP.areas))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=GP)
-    return {gp.id: gp for gp in session.scalars(query)}
+    nested = session.in_nested_transaction()
+    locked: dict[int, GP] = {} if nested else transaction_state.setdefault(
+        session, "locked_gps", dict)
+    todo = [gp_id for gp_id in ids if gp_id not in locked]
+    if todo:
+        query = (select(GP).where(GP.id.in_(todo)).order_by(GP.id)  # one order: no deadlock
+                 .execution_options(populate_existing=True))
+        if areas:
+            query = query.options(selectinload(GP.areas))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(of=GP)
+        locked.update({gp.id: gp for gp in session.scalars(query)})
+    return {gp_id: locked[gp_id] for gp_id in ids if gp_id in locked}
+
+
+@dataclass(frozen=True)
+class Slots:
+    """What a GP may receive now: free slots, how many were wanted, what limits, his load."""
+
+    free: int
+    wanted: int
+    limited_by: str | None
+    use: Usage
+    paused: bool = False
+
+
+def gp_slots(app: App, session: Session, gp: GP, now: dt.datetime, *, want: int | None = None,
+             pending: int = 0) -> Slots:
+    """The GP's free slots now (he is locked first); ``pending``: proposals already decided
+    for him in this transaction but not written yet, counted as open."""
+    lock_gps(session, [gp.id])
+    if not gp.accepting:
+        return Slots(0, want or 0, "paused", Usage(0, 0, 0), paused=True)
+    use = gp_usage(app, session, gp, now)
+    if pending:
+        use = Usage(use.pending + pending, use.accepted_this_month, use.complex_in_period)
+    free, limit_reason = _slots(gp.capacity_per_month, gp.max_open_proposals, use, want)
+    return Slots(free, want if want is not None else max(free, 0), limit_reason, use)
 
 
 def fill_gp(app: App, session: Session, gp: GP, now: dt.datetime, *, kind: str = "round",
@@ -160,26 +195,43 @@ def fill_gp(app: App, session: Session, gp: GP, now: dt.datetime, *, kind: str =
     ``want`` (a ``DEMANDE n``) asks for that many now, within the monthly
     capacity but beyond ``max_open_proposals``.
     """
-    lock_gps(session, [gp.id])
-    if not gp.accepting:
-        return Fill(wanted=want or 0, limited_by="paused")
-    use = gp_usage(app, session, gp, now)
-    free, limit_reason = _slots(gp.capacity_per_month, gp.max_open_proposals, use, want)
-    fill = Fill(wanted=want if want is not None else max(free, 0))
-    if free <= 0:
-        fill.limited_by = limit_reason
+    return fill_slots(app, session, gp, now, gp_slots(app, session, gp, now, want=want),
+                      kind=kind, actor=actor, inbound_id=inbound_id)
+
+
+def fill_slots(app: App, session: Session, gp: GP, now: dt.datetime, slots: Slots, *,
+               kind: str, actor: str, inbound_id: int | None, pool: Pool | None = None,
+               later: frozenset[int] = frozenset(), complex_taken: int = 0,
+               proposed: set[int] | None = None) -> Fill:
+    """:func:`fill_gp` with the slots already counted (:func:`gp_slots`).
+
+    ``pool``: the waiting entries already read (of his postal codes at least),
+    shared by several GPs in turn, else they are read now; ``later``: entries of
+    that pool not to offer (not waiting yet when his slots were counted);
+    ``complex_taken``: complex situations proposed to him since then;
+    ``proposed``: the entries ever proposed to him, when already read
+    (:func:`~mailbot.matching.pool.proposed_before`; with the pool's own, taken ones).
+    """
+    fill = Fill(wanted=slots.wanted)
+    if slots.paused or slots.free <= 0:
+        fill.limited_by = slots.limited_by
         return fill
+    use = slots.use
+    if complex_taken:
+        use = Usage(use.pending, use.accepted_this_month, use.complex_in_period + complex_taken)
     rules = Rules.of(gp, local_date(now))
-    pool = Pool.load(session, app.config.matching, now, rules.codes)
-    picks = choose(pool, rules, proposed_before(session, [gp.id])[gp.id], free,
-                   _complex_left(app, use))
+    if pool is None:
+        pool = Pool.load(session, app.config.matching, now, rules.codes)
+    if proposed is None:
+        proposed = proposed_before(session, [gp.id])[gp.id]
+    picks = choose(pool, rules, proposed | later, slots.free, _complex_left(app, use))
     entries = _lock_entries(session, [p.entry_id for p in picks]) if picks else {}
     fill.proposals = make_proposals(app, session, _wanted(app, gp, picks, entries, use, now, kind),
                                     now, actor=actor, inbound_id=inbound_id)
-    if len(fill.proposals) < free:
+    if len(fill.proposals) < slots.free:
         fill.limited_by = "candidates"
     elif len(fill.proposals) < fill.wanted:
-        fill.limited_by = limit_reason
+        fill.limited_by = slots.limited_by
     return fill
 
 

@@ -33,7 +33,8 @@ from mailbot.matching.offer import (
 )
 from mailbot.matching.policy import explain
 from mailbot.matching.pool import compatible
-from mailbot.matching.round import fill_gp, gp_usage, lock_gps
+from mailbot.matching.refill import refill
+from mailbot.matching.round import gp_usage, lock_gps
 from mailbot.outbound.mailer import Thread, enqueue_mail
 from mailbot.workflows import reply_decision
 from mailbot.workflows.base import Outcome, Work, escalate, processed
@@ -130,10 +131,11 @@ def accept(app: App, session: Session, proposal: Proposal, entry: Entry, now: dt
 
 def decline(app: App, session: Session, proposal: Proposal, entry: Entry, now: dt.datetime, *,
             reason: str | None, actor: str, inbound_id: int | None = None,
-            thread: Thread | None = None) -> int:
+            thread: Thread | None = None) -> int | None:
     """The GP said NON: entry back to ``waiting`` at its rank; next entry offered to him.
 
-    Returns how many new proposals the GP received.
+    Returns how many new proposals the GP received, or ``None`` when the
+    pipeline offers them at the end of the mail batch (:mod:`mailbot.matching.refill`).
     """
     gp = proposal.gp
     proposal_store.set_state(session, proposal, ProposalState.DECLINED, now=now, actor=actor,
@@ -147,16 +149,8 @@ def decline(app: App, session: Session, proposal: Proposal, entry: Entry, now: d
                 inbound_message_id=inbound_id,
                 reason=f"proposition déclinée par {gp.display_name}{why} ; "
                        "le patient reste en attente à son rang")
-    fill = fill_gp(app, session, gp, now, kind="after_decline", actor=actor, inbound_id=inbound_id)
-    if not fill.proposals:
-        enqueue_mail(app, session, kind="proposal_declined", to=gp.email,
-                     template="proposal_declined", now=now, health_data=True, thread=thread,
-                     entry_id=entry.id, inbound_id=inbound_id,
-                     context={**gp_context(gp), "entry": entry, "reason": reason,
-                              "limited_by": fill.limited_by})
-    log.info("proposal %s declined: entry %s waiting, %d new proposal(s)", proposal.id, entry.ref,
-             len(fill.proposals))
-    return len(fill.proposals)
+    return refill(app, session, gp, entry, proposal.id, now, reason=reason, actor=actor,
+                  inbound_id=inbound_id, thread=thread)
 
 
 def handle_proposal_reply(work: Work, token: Token) -> Outcome:

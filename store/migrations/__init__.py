@@ -6,4 +6,4 @@ A new migration must update it; ``tests/test_store.py`` checks that it is
 Alembic's own head.
 """
 
-HEAD = "0009"
+HEAD = "0010"
