@@ -80,6 +80,29 @@ def test_duplicate_patient_by_normalised_identity(database: Database) -> None:
         assert entries.find_open_duplicate(s, fields) is None
 
 
+def test_open_duplicates_of_a_batch_are_the_first_open_entry_by_ins_or_identity(
+        database: Database) -> None:
+    """find_open_duplicates answers as find_open_duplicate does for each, in one pass."""
+    zoe = {"nom": "Lefèvre", "prenom": "Zoé", "date_naissance": dt.date(1990, 1, 2)}
+    luc = {"nom": "Martin", "prenom": "Luc", "date_naissance": dt.date(1950, 5, 2),
+           "ins": "150052512345678"}
+    with database.transaction() as s:
+        closed = entries.create_entry(s, fields=zoe, status=EntryStatus.WAITING, problems=[],
+                                      now=NOW)
+        entries.set_status(s, closed, EntryStatus.CLOSED, now=NOW, reason="doublon")
+        first = entries.create_entry(s, fields=zoe, status=EntryStatus.WAITING, problems=[],
+                                     now=NOW)
+        entries.create_entry(s, fields=zoe, status=EntryStatus.INCOMPLETE, problems=[], now=NOW)
+        by_ins = entries.create_entry(s, fields={**luc, "prenom": "Lucien"},
+                                      status=EntryStatus.WAITING, problems=[], now=NOW)
+        asked = [{"nom": "LEFEVRE", "prenom": "zoe", "date_naissance": dt.date(1990, 1, 2)},
+                 luc, {**zoe, "date_naissance": dt.date(1990, 1, 3)}, {}]
+        found = entries.find_open_duplicates(s, asked)
+        assert [e.id if e else None for e in found] == [first.id, by_ins.id, None, None]
+        assert found == [entries.find_open_duplicate(s, f) if f else None for f in asked]
+        assert entries.find_open_duplicates(s, [{}]) == [None]
+
+
 def test_timestamps_come_back_aware_utc(database: Database) -> None:
     paris = dt.timezone(dt.timedelta(hours=1))
     with database.transaction() as s:
