@@ -251,3 +251,11 @@ def test_a_send_is_started_once_and_an_unrecorded_one_is_found_later(database: D
     assert rows[ids[2]].next_attempt_at == NOW + dt.timedelta(seconds=60)
     with database.transaction() as s:
         assert [m.id for m in outbox.claim_due(s, later, 10)] == [ids[2], ids[3]]
+
+
+def test_random_codes_use_the_whole_alphabet_and_nothing_else() -> None:
+    from store.refs import ALPHABET, new_entry_ref, random_code
+
+    drawn = "".join(random_code(8) for _ in range(400))
+    assert set(drawn) == set(ALPHABET) and len(random_code(14)) == 14
+    assert new_entry_ref().startswith("E-") and len(new_entry_ref()) == 8
