@@ -265,6 +265,14 @@ def _candidates(label: str) -> list[str]:
     leading article or possessive and a trailing "est" ("Son code postal est"),
     without a trailing number ("Tél 2").
     """
+    if "(" not in label and "[" not in label:
+        folded = normalise(label)
+        if " " not in folded:  # one word (a name, a date, a number): each pattern needs a space
+            return [folded] if folded else []
+    return _all_candidates(label)
+
+
+def _all_candidates(label: str) -> list[str]:
     out: list[str] = []
     for raw in (label, _PARENS.sub(" ", label)):
         norm = normalise(raw)
