@@ -300,6 +300,15 @@ def lookup_label(label: str, *, loose: bool = True) -> str | None:
     """
     if len(label) > 80:
         return None
+    if not _LETTER.search(normalise(label)):
+        return None  # a date, a phone number, a code: every label and rule needs a letter
+    return _lookup(label, loose=loose)
+
+
+_LETTER = re.compile(r"[a-z]")  # normalised text holds only a-z, 0-9 and spaces
+
+
+def _lookup(label: str, *, loose: bool) -> str | None:
     candidates = _candidates(label)
     for form in candidates:
         key = _LOOKUP.get(form)

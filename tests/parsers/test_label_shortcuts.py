@@ -41,3 +41,13 @@ def test_typing_slips_are_corrected_as_by_trying_every_word() -> None:
     assert len(slips) > 1000
     for word in [*slips, "telephonne", "prenomm", "naissanse", "durand", "kxjqzbw"]:
         assert label_words.correct_word(word, vocabulary) == _brute_correct(word, vocabulary), word
+
+
+def test_labels_without_a_letter_are_unknown_as_by_the_long_way() -> None:
+    assert all(labels._LETTER.search(key) for key in labels._LOOKUP)
+    rng = random.Random(6)
+    letterless = ["".join(rng.choice("0123456789 /.-+()[]:°№²_*#") for _ in range(rng.randint(1, 20)))
+                  for _ in range(3000)] + ["12/03/1948", "06 12 34 56 78", "16000", "1 / 2", "(1)"]
+    for label in letterless + LABELS:
+        for loose in (False, True):
+            assert labels.lookup_label(label, loose=loose) == labels._lookup(label, loose=loose), label
