@@ -146,6 +146,8 @@ def test_each_command_is_registered_by_the_module_the_table_names() -> None:
     assert registered == COMMAND_MODULES
     assert command_of(["--config", "x.toml", "-v", "run", "--once"]) == "run"
     assert command_of(["--config=x.toml", "entries", "list"]) == "entries"
+    assert command_of(["--tenant", "nord", "--tenants-dir", "t", "run"]) == "run"
+    assert command_of(["--tenant=nord", "--tenants-dir=t", "jobs", "list"]) == "jobs"
     assert command_of(["--help"]) is None and command_of([]) is None
     argv = ["--config", "x.toml", "run", "--once"]
     lean, full = build_parser(argv), build_parser()

@@ -47,7 +47,9 @@ COMMAND_MODULES: dict[str, str] = {
     "stats": "mailbot.cli.stats", "import": "mailbot.cli.importer",
     "senders": "mailbot.cli.senders", "keys": "mailbot.cli.keys",
     "retention": "mailbot.cli.privacy", "patient": "mailbot.cli.privacy", "form": "mailbot.cli.form",
+    "tenants": "mailbot.cli.tenants",
 }
+_VALUED_OPTIONS = ("--config", "--tenant", "--tenants-dir")  # global options taking a value
 
 
 def command_of(argv: Sequence[str]) -> str | None:
@@ -55,9 +57,10 @@ def command_of(argv: Sequence[str]) -> str | None:
     index = 0
     while index < len(argv):
         word = argv[index]
-        if word == "--config":
+        if word in _VALUED_OPTIONS:
             index += 2
-        elif word.startswith("--config=") or word in ("-v", "--verbose"):
+        elif word.startswith(tuple(f"{option}=" for option in _VALUED_OPTIONS)) or word in (
+                "-v", "--verbose"):
             index += 1
         else:
             return None if word.startswith("-") else word
