@@ -21,8 +21,6 @@ import logging
 import re
 from dataclasses import dataclass
 
-from flufl.bounce import all_failures
-
 from parsers.lean_mime import parse_message
 from parsers.mime import decode_bytes, decode_header_text
 
@@ -198,6 +196,8 @@ def analyse_bounce(raw: bytes, *, own_addresses: tuple[str, ...] = ()) -> Bounce
         # What the notification's own codes and words say (for detectors that only guess).
         text_permanent = _severity(text, decode_header_text(msg.get("Subject", "")), None)
         failures: dict[str, BounceFailure] = {}
+        from flufl.bounce import all_failures  # long to import: only when a bounce comes
+
         try:
             temporary, permanent = all_failures(msg)
         except Exception:  # a detector choking on a broken message: fall back to the text

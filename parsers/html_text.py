@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import re
 import warnings
+from typing import TYPE_CHECKING, Any, TypeGuard
 
-from bs4 import (
-    BeautifulSoup,
-    Comment,
-    Declaration,
-    Doctype,
-    ProcessingInstruction,
-    Tag,
-)
 from lxml import etree
+
+if TYPE_CHECKING:
+    from bs4 import Tag
 
 # Invisible characters that split words in copied text (zero-width spaces, soft hyphens…).
 ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -35,7 +31,9 @@ _WINGDINGS = {"þ": "☒", "ý": "☒", "x": "☒", "ü": "✓", "¨": "☐", "o
 _LONE_MARK = re.compile(r"^(?:\[\s*[xX]?\s*\]|\(\s*[xX]?\s*\)|[☒☑☐□✓✔✗✘✅❌■❏xX])$")
 _HTML_SPACES = re.compile(r"[ \t\r\n\f]+")
 _WIDE_SPACES = re.compile(r"[ \u00a0]{2,}")
-_NOT_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction)
+# Beautiful Soup is imported on its first use (rare documents only, see html_to_text): until
+# then no node is a bs4 object and these tuples hold the light tree's types only.
+_NOT_TEXT: tuple[type, ...] = ()
 
 
 class _Text:
@@ -149,6 +147,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_FAST_DEPTH = 100  # deeper documents take the Beautiful Soup path (RecursionError included)
 
 
+_NODES: tuple[type, ...] = (_Element,)  # + bs4's Tag once imported
+
+
 def _fast_tree(html: str) -> _Element | None:
     """The tree of ``html`` read by lxml directly; ``None`` for what Beautiful Soup must read
     (lxml fails, Beautiful Soup may raise, deep nesting) so that the text stays the same."""
@@ -171,8 +172,12 @@ def _is_wingdings(tag: Tag | _Element) -> bool:
     return "wingdings" in style.lower()
 
 
+def _is_node(obj: object) -> TypeGuard[Tag | _Element]:
+    return isinstance(obj, _NODES)
+
+
 def _elements(node: Tag | _Element) -> list[Tag | _Element]:
-    return [c for c in node.children if isinstance(c, Tag | _Element)]
+    return [c for c in node.children if _is_node(c)]
 
 
 def _has_table(node: Tag | _Element) -> bool:
@@ -222,7 +227,7 @@ def _walk(node: Tag | _Element, out: _Text, pre: bool) -> None:
                 text = "".join(_WINGDINGS.get(ch, ch) for ch in text)
             out.add(text if pre else _HTML_SPACES.sub(" ", text))
             continue
-        if not isinstance(child, Tag | _Element):
+        if not _is_node(child):
             continue
         name = (child.name or "").lower().split(":")[-1]
         if name in _SKIP:
@@ -243,6 +248,22 @@ def _walk(node: Tag | _Element, out: _Text, pre: bool) -> None:
             _walk(child, out, pre)
 
 
+def _soup(html: str) -> Any:
+    """``html`` read by Beautiful Soup (lxml, else Python's parser), imported here only: most
+    processes never need it and it is long to import."""
+    global _NODES, _NOT_TEXT
+    from bs4 import BeautifulSoup, Comment, Declaration, Doctype, ProcessingInstruction
+    from bs4 import Tag as SoupTag
+
+    _NODES, _NOT_TEXT = (SoupTag, _Element), (Comment, Declaration, Doctype, ProcessingInstruction)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return BeautifulSoup(html, "lxml")
+        except Exception:  # parser failure: fall back to the pure-Python one
+            return BeautifulSoup(html, "html.parser")
+
+
 def html_to_text(html: str) -> str:
     """Readable text of an HTML body: blocks and ``<br>`` as line breaks, table rows as
     ``Label : Value`` (two cells) or tab-separated cells, checkboxes as ``[x]``/``[ ]``.
@@ -255,12 +276,7 @@ def html_to_text(html: str) -> str:
         out = _Text()
         _walk(tree, out, pre=False)
         return out.text()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            soup = BeautifulSoup(html, "lxml")
-        except Exception:  # parser failure: fall back to the pure-Python one
-            soup = BeautifulSoup(html, "html.parser")
+    soup = _soup(html)
     out = _Text()
     try:
         _walk(soup, out, pre=False)

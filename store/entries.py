@@ -96,11 +96,14 @@ def find_open_duplicates(session: Session, many: Sequence[Mapping[str, Any]]
         return [None] * len(many)
     if any(isinstance(obj, Entry) for obj in (*session.new, *session.dirty)):
         session.flush()
-    rows = session.execute(
-        select(Entry.id, Entry.ins, Entry.identity_key)
-        .where(or_(Entry.ins.in_(ins_values), Entry.identity_key.in_(keys)),
-               Entry.status.in_(sorted(OPEN_STATUSES)))
-        .order_by(Entry.id)).all()
+    # One indexed look-up per column, the status checked here: with the status in the WHERE
+    # clause SQLite walks the status index, i.e. every open entry of the waitlist.
+    columns = (Entry.id, Entry.ins, Entry.identity_key, Entry.status)
+    found_rows = {row[0]: row for column, values in ((Entry.ins, ins_values),
+                                                     (Entry.identity_key, keys)) if values
+                  for row in session.execute(select(*columns).where(column.in_(values)))}
+    rows = [found_rows[ident][:3] for ident in sorted(found_rows)
+            if found_rows[ident][3] in OPEN_STATUSES]
     by_ins: dict[str, int] = {}
     by_key: dict[str, int] = {}
     for ident, ins, key in rows:

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import ROOT, Bot
 
 
@@ -128,3 +130,39 @@ def test_demo_walks_through_and_says_where_to_look(tmp_path: Path) -> None:
     code, out, err = _run(tmp_path, "--config", str(tmp_path / "demo" / "mailbot.toml"), "entries", "export")
     rows = json.loads(out)
     assert sorted(r["status"] for r in rows) == ["waiting", "waiting"]
+
+
+def test_each_command_is_registered_by_the_module_the_table_names() -> None:
+    import argparse
+    import importlib
+
+    from mailbot.cli import COMMAND_MODULES, SUBCOMMAND_MODULES, build_parser, command_of
+
+    registered: dict[str, str] = {}
+    for module in SUBCOMMAND_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register(sub)
+        registered.update(dict.fromkeys(sub.choices, module))
+    assert registered == COMMAND_MODULES
+    assert command_of(["--config", "x.toml", "-v", "run", "--once"]) == "run"
+    assert command_of(["--config=x.toml", "entries", "list"]) == "entries"
+    assert command_of(["--tenant", "nord", "--tenants-dir", "t", "run"]) == "run"
+    assert command_of(["--tenant=nord", "--tenants-dir=t", "jobs", "list"]) == "jobs"
+    assert command_of(["--help"]) is None and command_of([]) is None
+    argv = ["--config", "x.toml", "run", "--once"]
+    lean, full = build_parser(argv), build_parser()
+    assert vars(lean.parse_args(argv)) == vars(full.parse_args(argv))
+    choices = [a.choices for a in lean._actions if isinstance(a, argparse._SubParsersAction)]
+    assert list(choices[0]) == ["run"]
+
+
+def test_a_usage_error_reads_the_same_with_one_command_loaded(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from mailbot.cli import build_parser
+
+    outputs = []
+    for parser in (build_parser(["run", "--bogus"]), build_parser()):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["run", "--bogus"])
+        outputs.append(capsys.readouterr().err)
+    assert outputs[0] == outputs[1] and "--bogus" in outputs[0]

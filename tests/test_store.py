@@ -80,6 +80,29 @@ def test_duplicate_patient_by_normalised_identity(database: Database) -> None:
         assert entries.find_open_duplicate(s, fields) is None
 
 
+def test_open_duplicates_of_a_batch_are_the_first_open_entry_by_ins_or_identity(
+        database: Database) -> None:
+    """find_open_duplicates answers as find_open_duplicate does for each, in one pass."""
+    zoe = {"nom": "Lefèvre", "prenom": "Zoé", "date_naissance": dt.date(1990, 1, 2)}
+    luc = {"nom": "Martin", "prenom": "Luc", "date_naissance": dt.date(1950, 5, 2),
+           "ins": "150052512345678"}
+    with database.transaction() as s:
+        closed = entries.create_entry(s, fields=zoe, status=EntryStatus.WAITING, problems=[],
+                                      now=NOW)
+        entries.set_status(s, closed, EntryStatus.CLOSED, now=NOW, reason="doublon")
+        first = entries.create_entry(s, fields=zoe, status=EntryStatus.WAITING, problems=[],
+                                     now=NOW)
+        entries.create_entry(s, fields=zoe, status=EntryStatus.INCOMPLETE, problems=[], now=NOW)
+        by_ins = entries.create_entry(s, fields={**luc, "prenom": "Lucien"},
+                                      status=EntryStatus.WAITING, problems=[], now=NOW)
+        asked = [{"nom": "LEFEVRE", "prenom": "zoe", "date_naissance": dt.date(1990, 1, 2)},
+                 luc, {**zoe, "date_naissance": dt.date(1990, 1, 3)}, {}]
+        found = entries.find_open_duplicates(s, asked)
+        assert [e.id if e else None for e in found] == [first.id, by_ins.id, None, None]
+        assert found == [entries.find_open_duplicate(s, f) if f else None for f in asked]
+        assert entries.find_open_duplicates(s, [{}]) == [None]
+
+
 def test_timestamps_come_back_aware_utc(database: Database) -> None:
     paris = dt.timezone(dt.timedelta(hours=1))
     with database.transaction() as s:
@@ -228,3 +251,11 @@ def test_a_send_is_started_once_and_an_unrecorded_one_is_found_later(database: D
     assert rows[ids[2]].next_attempt_at == NOW + dt.timedelta(seconds=60)
     with database.transaction() as s:
         assert [m.id for m in outbox.claim_due(s, later, 10)] == [ids[2], ids[3]]
+
+
+def test_random_codes_use_the_whole_alphabet_and_nothing_else() -> None:
+    from store.refs import ALPHABET, new_entry_ref, random_code
+
+    drawn = "".join(random_code(8) for _ in range(400))
+    assert set(drawn) == set(ALPHABET) and len(random_code(14)) == 14
+    assert new_entry_ref().startswith("E-") and len(new_entry_ref()) == 8

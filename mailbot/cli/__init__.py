@@ -38,8 +38,37 @@ SUBCOMMAND_MODULES: list[str] = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every sub-command."""
+# The module of each command: a command line naming one imports that module only (the
+# others are long to import; ``tests/test_cli.py`` checks this table against the modules).
+COMMAND_MODULES: dict[str, str] = {
+    "init": "mailbot.cli.admin", "doctor": "mailbot.cli.admin", "demo": "mailbot.cli.admin",
+    "run": "mailbot.cli.run", "entries": "mailbot.cli.entries", "jobs": "mailbot.cli.jobs",
+    "audit": "mailbot.cli.audit", "calls": "mailbot.cli.calls", "gps": "mailbot.cli.gps",
+    "stats": "mailbot.cli.stats", "import": "mailbot.cli.importer",
+    "senders": "mailbot.cli.senders", "keys": "mailbot.cli.keys",
+    "retention": "mailbot.cli.privacy", "patient": "mailbot.cli.privacy", "form": "mailbot.cli.form",
+    "tenants": "mailbot.cli.tenants",
+}
+_VALUED_OPTIONS = ("--config", "--tenant", "--tenants-dir")  # global options taking a value
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command named by ``argv`` after the global options, if plainly written."""
+    index = 0
+    while index < len(argv):
+        word = argv[index]
+        if word in _VALUED_OPTIONS:
+            index += 2
+        elif word.startswith(tuple(f"{option}=" for option in _VALUED_OPTIONS)) or word in (
+                "-v", "--verbose"):
+            index += 1
+        else:
+            return None if word.startswith("-") else word
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every sub-command, or only the one ``argv`` names."""
     parser = FrenchParser(
         prog="mailbot",
         description="Liste d'attente des patients sans médecin traitant, par messagerie sécurisée.",
@@ -54,14 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="afficher aussi le journal détaillé du robot sur la sortie d'erreur")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
-    for module in SUBCOMMAND_MODULES:
+    command = command_of(argv) if argv is not None else None
+    modules = [COMMAND_MODULES[command]] if command in COMMAND_MODULES else SUBCOMMAND_MODULES
+    for module in modules:
         importlib.import_module(module).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 
 from parsers.referral.booleans import MARK, is_checked
 from parsers.referral.labels import normalise
@@ -173,6 +172,8 @@ def parse_email(raw: str, key: str = "email") -> str | FieldProblem:
     """Read an e-mail address (``mailto:`` and ``<…>`` tolerated), domain lower-cased."""
     match = _EMAIL_CANDIDATE.search(raw.replace("mailto:", " "))
     if match:
+        from email_validator import EmailNotValidError, validate_email  # long to import
+
         try:
             return validate_email(match[0].strip("."), check_deliverability=False).normalized
         except (EmailNotValidError, ValueError, UnicodeError):

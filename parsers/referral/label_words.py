@@ -112,8 +112,21 @@ def correct_word(word: str, vocabulary: frozenset[str]) -> str:
     """``word``, or the single vocabulary word one typing slip away (same first letter)."""
     if len(word) < _MIN_TYPO_LENGTH or word in vocabulary or not word.isalpha():
         return word
-    matches = {t for t in vocabulary if t[:1] == word[:1] and _one_edit(word, t)}
+    near = _near_words(vocabulary)
+    matches = {t for size in (len(word) - 1, len(word), len(word) + 1)
+               for t in near.get((word[0], size), ()) if _one_edit(word, t)}
     return matches.pop() if len(matches) == 1 else word
+
+
+@functools.lru_cache(maxsize=8)
+def _near_words(vocabulary: frozenset[str]) -> dict[tuple[str, int], tuple[str, ...]]:
+    """The vocabulary by first letter and length: a typing slip changes the length by one
+    at most and (here) never the first letter."""
+    index: dict[tuple[str, int], list[str]] = {}
+    for target in vocabulary:
+        if target:
+            index.setdefault((target[0], len(target)), []).append(target)
+    return {key: tuple(words) for key, words in index.items()}
 
 
 def correct(folded: str, vocabulary: frozenset[str] = VOCABULARY) -> str:

@@ -265,6 +265,14 @@ def _candidates(label: str) -> list[str]:
     leading article or possessive and a trailing "est" ("Son code postal est"),
     without a trailing number ("Tél 2").
     """
+    if "(" not in label and "[" not in label:
+        folded = normalise(label)
+        if " " not in folded:  # one word (a name, a date, a number): each pattern needs a space
+            return [folded] if folded else []
+    return _all_candidates(label)
+
+
+def _all_candidates(label: str) -> list[str]:
     out: list[str] = []
     for raw in (label, _PARENS.sub(" ", label)):
         norm = normalise(raw)
@@ -292,6 +300,15 @@ def lookup_label(label: str, *, loose: bool = True) -> str | None:
     """
     if len(label) > 80:
         return None
+    if not _LETTER.search(normalise(label)):
+        return None  # a date, a phone number, a code: every label and rule needs a letter
+    return _lookup(label, loose=loose)
+
+
+_LETTER = re.compile(r"[a-z]")  # normalised text holds only a-z, 0-9 and spaces
+
+
+def _lookup(label: str, *, loose: bool) -> str | None:
     candidates = _candidates(label)
     for form in candidates:
         key = _LOOKUP.get(form)

@@ -1,9 +1,9 @@
 """A CSV or XLSX file's bytes → rows of cell values (shared with ``mailbot import``).
 
 CSV: UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252; separators
-``;``, ``,``, tab or ``|``. XLSX: read with openpyxl from memory after
-:mod:`parsers.referral.zip_guard`; a workbook with macros (``vbaProject.bin``) is
-not opened; a formula cell gives its last computed value, or :class:`Formula` when
+``;``, ``,``, tab or ``|``. XLSX: read from memory after :mod:`parsers.referral.zip_guard`,
+with python-calamine when the workbook has no formula nor error cell (:mod:`.sheet_fast`),
+else with openpyxl; a workbook with macros (``vbaProject.bin``) is not opened; a formula cell gives its last computed value, or :class:`Formula` when
 the file never computed it. Text cells are kept as written (``=``, ``+``, ``-``, ``@``
 included). Problems are returned as :class:`SheetProblem`, never raised.
 """
@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from parsers.referral.sheet_fast import epoch_1904, read_plain, scan
 from parsers.referral.zip_guard import ZipProblem, open_zip
 
 SNIFF_DELIMITERS = ";,\t|"
 MAX_ROWS = 10000
-_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 
 
 @dataclass(frozen=True)
@@ -112,15 +111,6 @@ def csv_rows(data: bytes, name: str = "") -> SheetRows | SheetProblem:
     return SheetRows(name=name, rows=rows)
 
 
-def _members_with_formulas(archive: zipfile.ZipFile) -> bool:
-    for info in archive.infolist():
-        if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-            with archive.open(info) as member:
-                if _FORMULA_TAG.search(member.read()):
-                    return True
-    return False
-
-
 def xlsx_rows(data: bytes) -> list[SheetRows] | SheetProblem:
     """The sheets of a workbook: values, formula cells as their computed value or
     :class:`Formula`; a :class:`SheetProblem` for macros, a damaged file or too many rows."""
@@ -133,11 +123,28 @@ def xlsx_rows(data: bytes) -> list[SheetRows] | SheetProblem:
     if "xl/workbook.xml" not in names:
         return SheetProblem("corrupt", "le fichier n'est pas un classeur Excel (.xlsx) lisible")
     try:
-        formulas = _members_with_formulas(archive)
+        formulas, plain = scan(archive)
+        if plain:
+            fast = _read_fast(data, archive)
+            if fast is not None:
+                return fast
         return _read_workbook(data, formulas)
     except Exception:  # openpyxl raises many types on damaged workbooks
         return SheetProblem("corrupt", "le classeur est endommagé : enregistrez-le à nouveau "
                                        "en .xlsx ou en .csv")
+
+
+def _read_fast(data: bytes, archive: zipfile.ZipFile) -> list[SheetRows] | SheetProblem | None:
+    """A workbook without formulas read by calamine; ``None`` when calamine cannot read it
+    (openpyxl then gives its own answer)."""
+    try:
+        sheets = read_plain(data, MAX_ROWS + 1)
+        old_mac = epoch_1904(archive)
+    except Exception:  # calamine raises its own errors on workbooks it cannot parse
+        return None
+    if sheets is None:
+        return _too_many()
+    return [SheetRows(name=name, rows=rows, epoch_1904=old_mac) for name, rows in sheets]
 
 
 def _read_workbook(data: bytes, formulas: bool) -> list[SheetRows] | SheetProblem:

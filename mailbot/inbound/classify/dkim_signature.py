@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from email.message import Message
 
-import dkim
-
 from mailbot.errors import DkimTemporaryError
 from mailbot.inbound.classify.base import ClassifyContext
 from mailbot.workflows.base import Verdict
@@ -27,6 +25,8 @@ DESCRIPTION = "DKIM signature that fails, or missing for a require_dkim domain"
 def signing_domains(raw: bytes, count: int, dns_txt: Callable[..., bytes | None] | None,
                     ) -> tuple[list[str], int]:
     """The ``d=`` domains of the signatures that verify, and how many failed."""
+    import dkim  # dkimpy and dnspython are long to import: only for mails that are signed
+
     passed: list[str] = []
     failed = 0
     timed_out = False
