@@ -53,15 +53,31 @@ def _inbound(db: Database, delivered: set[str]) -> dict[str, Any]:
     states: dict[str, list[str]] = {}
     for message_id, state in rows:
         states.setdefault(bare(message_id), []).append(state)
-    lost = [m for m in delivered if not any(s != "received" for s in states.get(m, []))]
+    # Lost: no row of its own in a final state ("duplicate" rows point at another row, and
+    # no two mails of the run are alike: a mail with only those was never processed).
+    lost = [m for m in delivered
+            if not any(x not in ("received", "duplicate") for x in states.get(m, []))]
     twice = [m for m, s in states.items() if sum(x not in ("received", "duplicate") for x in s) > 1]
     refetched = [m for m, s in states.items() if len(s) > 1]
-    final = Counter(next((x for x in s if x not in ("received", "duplicate")), s[0])
+    final = Counter(next((x for x in s if x not in ("received", "duplicate")), "lost")
                     for m, s in states.items() if m in delivered)
-    return {"delivered": len(delivered), "lost": len(lost), "lost_sample": sorted(lost)[:5],
+    return {"delivered": len(delivered), "lost": len(lost),
+            "lost_sample": [_why(db, m) for m in sorted(lost)[:5]],
             "processed_twice": len(twice), "duplicated": len(refetched),
             "duplicate_rows": sum(s.count("duplicate") for s in states.values()),
             "states": dict(final), "unknown": len(set(states) - delivered)}
+
+
+def _why(db: Database, message_id: str) -> dict[str, Any]:
+    """A lost mail's rows, and the row each ``duplicate`` one points at (for the report)."""
+    with db.engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT d.id, d.state, d.reason, p.id, p.message_id, p.state FROM inbound_message "
+            "AS d LEFT JOIN inbound_message AS p ON p.id = d.duplicate_of "
+            "WHERE lower(d.message_id) LIKE :m"), {"m": f"%{message_id}%"}).all()
+    return {"message_id": message_id, "rows": [
+        {"id": r[0], "state": r[1], "reason": r[2], "duplicate_of": r[3],
+         "of_message_id": r[4], "of_state": r[5]} for r in rows]}
 
 
 def _scalar(db: Database, sql: str) -> int:

@@ -113,7 +113,9 @@ class Run:
                 "per_s": round(len(mails) / elapsed, 1), "complete": done,
                 "injected_per_s": round(len(mails) / injected, 1),
                 "pg_cpu_s": round(self.pg.backends_cpu_total() - cpu_pg, 2),
-                "daemons_cpu_s": round(self.daemons.cpu_total() - cpu_bot, 2)}
+                "daemons_cpu_s": round(self.daemons.cpu_total() - cpu_bot, 2),
+                # cores the daemons kept busy: well under ``count``, they mostly wait
+                "daemons_cores": round((self.daemons.cpu_total() - cpu_bot) / elapsed, 2)}
 
     def latency(self) -> dict[str, Any]:
         """3 daemons, mails offered at the configured rate; delivery-to-reply latencies."""

@@ -95,7 +95,8 @@ def test_the_checker_sees_lost_twice_processed_and_duplicated_mails(database: Da
 
     with database.transaction() as session:
         rows = [("load-1@r", "processed"), ("load-2@r", "processed"), ("load-2@r", "duplicate"),
-                ("load-3@r", "processed"), ("load-3@r", "processed"), ("load-4@r", "received")]
+                ("load-3@r", "processed"), ("load-3@r", "processed"), ("load-4@r", "received"),
+                ("load-6@r", "duplicate")]
         ids = [session.execute(insert(InboundMessage).values(_inbound_row(m, s))
                                .returning(InboundMessage.id)).scalar_one() for m, s in rows]
         session.execute(insert(OutboxMessage), [
@@ -109,10 +110,10 @@ def test_the_checker_sees_lost_twice_processed_and_duplicated_mails(database: Da
                 ref=f"E-AAAA{n}A", status="waiting", received_at=NOW, created_at=NOW,
                 updated_at=NOW, status_changed_at=NOW, problems=[], nom="DUPONT", prenom="Léa",
                 source_message_id="load-3@r"))
-    delivered = {"load-1@r", "load-2@r", "load-3@r", "load-4@r", "load-5@r"}
+    delivered = {"load-1@r", "load-2@r", "load-3@r", "load-4@r", "load-5@r", "load-6@r"}
     inbound = _inbound(database, delivered)
     assert (inbound["lost"], inbound["processed_twice"], inbound["duplicated"],
-            inbound["duplicate_rows"]) == (2, 1, 2, 1)
+            inbound["duplicate_rows"]) == (3, 1, 2, 2)
     arrivals = [Arrival("<a@bot>", "<load-1@r>", 1.0), Arrival("<b@bot>", None, 2.0),
                 Arrival("<b@bot>", None, 2.5), Arrival("<z@bot>", None, 3.0)]
     out = _outgoing(database, arrivals)
