@@ -97,6 +97,8 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
     rss = report["peak_rss_by_daemon"]
     return {
         "lost": checks["lost"], "duplicated": checks["duplicated"],
+        "stuck_before_restart": report["faults"]["stuck_before_restart"],
+        "stuck": checks["stuck"],
         "duplicated_by_kind": checks["duplicated_by_kind"], "uncertain": checks["uncertain"],
         "audit_ok": checks["audit_ok"],
         "p50_s": report["latency"]["p50_s"], "p99_s": report["latency"]["p99_s"],

@@ -38,6 +38,17 @@ def terminal_count(db: Database) -> int:
             "WHERE state <> 'received' AND message_id LIKE '%load-%'")).scalar_one())
 
 
+def stuck_count(db: Database) -> int:
+    """Delivered mails stored but in no final state (``received``, and not processed under
+    another row either)."""
+    with db.engine.connect() as connection:
+        return int(connection.execute(text(
+            "SELECT count(DISTINCT message_id) FROM inbound_message AS r WHERE state = "
+            "'received' AND message_id LIKE '%load-%' AND NOT EXISTS (SELECT 1 FROM "
+            "inbound_message AS o WHERE o.message_id = r.message_id "
+            "AND o.state NOT IN ('received', 'duplicate'))")).scalar_one())
+
+
 def outbox_waiting(db: Database) -> int:
     """Outgoing mails still to send (those whose send was interrupted aside)."""
     with db.engine.connect() as connection:
@@ -53,16 +64,19 @@ def _inbound(db: Database, delivered: set[str]) -> dict[str, Any]:
     states: dict[str, list[str]] = {}
     for message_id, state in rows:
         states.setdefault(bare(message_id), []).append(state)
-    # Lost: no row of its own in a final state ("duplicate" rows point at another row, and
-    # no two mails of the run are alike: a mail with only those was never processed).
+    # Lost: no row of its own ("duplicate" rows point at another row, and no two mails of
+    # the run are alike). Stuck: stored, never brought to a final state.
     lost = [m for m in delivered
-            if not any(x not in ("received", "duplicate") for x in states.get(m, []))]
+            if not any(x != "duplicate" for x in states.get(m, []))]
+    stuck = [m for m in delivered if "received" in states.get(m, [])
+             and not any(x not in ("received", "duplicate") for x in states[m])]
     twice = [m for m, s in states.items() if sum(x not in ("received", "duplicate") for x in s) > 1]
     refetched = [m for m, s in states.items() if len(s) > 1]
-    final = Counter(next((x for x in s if x not in ("received", "duplicate")), "lost")
+    final = Counter(next((x for x in s if x not in ("received", "duplicate")), "not final")
                     for m, s in states.items() if m in delivered)
     return {"delivered": len(delivered), "lost": len(lost),
-            "lost_sample": [_why(db, m) for m in sorted(lost)[:5]],
+            "lost_sample": [_why(db, m) for m in sorted(lost)[:5]], "stuck": len(stuck),
+            "stuck_sample": [_why(db, m) for m in sorted(stuck)[:5]],
             "processed_twice": len(twice), "duplicated": len(refetched),
             "duplicate_rows": sum(s.count("duplicate") for s in states.values()),
             "states": dict(final), "unknown": len(set(states) - delivered)}
@@ -155,7 +169,8 @@ def check(db: Database, delivered: set[str], arrivals: list[Arrival], config: Pa
                                                        duplicates["entries_same_source"])
                            + duplicates["proposals"] + duplicates["outgoing"]
                            + outgoing["duplicated_at_sink"]),
-            "uncertain": outgoing["uncertain"], "audit_ok": intact, "audit": said}
+            "stuck": inbound["stuck"], "uncertain": outgoing["uncertain"], "audit_ok": intact,
+            "audit": said}
 
 
 def latencies(delivered: dict[str, float], arrivals: list[Arrival], ids: set[str]) -> list[float]:

@@ -12,7 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.load_check import bare, latencies, outbox_waiting, percentile, terminal_count
+from benchmarks.load_check import (
+    bare,
+    latencies,
+    outbox_waiting,
+    percentile,
+    stuck_count,
+    terminal_count,
+)
 from benchmarks.load_daemons import Daemons, PgWatch, wait_until
 from benchmarks.load_mails import MIX, Inbound, Mix
 from benchmarks.load_seed import Asked
@@ -170,6 +177,18 @@ class Run:
         return {"mails": len(mails), "offered_per_s": round(offered, 1), "drained": drained,
                 "seconds_to_drain": round(time.monotonic() - start, 1), "faults": self.faults}
 
+    def final_restart(self) -> dict[str, Any]:
+        """Stop every daemon, count the mails left stored but not final, then start one
+        daemon again (it takes up such mails when it connects) and count again."""
+        self.daemons.stop_all()
+        before = stuck_count(self.db)
+        note(f"daemons stopped; {before} mail(s) stored but not final; one daemon restarted")
+        self.daemons.start_many(1)
+        wait_until(lambda: stuck_count(self.db) == 0 and self._settled(), 60.0, period=0.5)
+        time.sleep(1.0)
+        self.daemons.stop_all()
+        return {"stuck_before_restart": before, "stuck_after_restart": stuck_count(self.db)}
+
     def all_phases(self) -> dict[str, Any]:
         """Every phase in order; the report (the checks come after the daemons stop)."""
         started = time.monotonic()
@@ -177,6 +196,7 @@ class Run:
         latency = self.latency()
         faults = self.with_faults()
         wall = time.monotonic() - started
+        faults.update(self.final_restart())
         cores = len(os.sched_getaffinity(0))
         pg_total = self.pg.backends_cpu_total()
         bot_total = self.daemons.cpu_total()
