@@ -55,7 +55,7 @@ base_dir = {run}
 state_dir = {run}/state
 instance_name = mailbot-test-{tag}
 listen = {host}
-protocols = imap
+protocols = {protocols}
 log_path = {root}/dovecot.log
 ssl = yes
 ssl_cert = <{pki.server_cert}
@@ -112,6 +112,16 @@ service auth-worker {{
 }}
 """
 
+# With ``lmtp=True``: mail arrives over LMTP (as from a real MTA) on ``lmtp_port``.
+_LMTP = """\
+service lmtp {{
+  inet_listener lmtp {{
+    address = {host}
+    port = {lmtp_port}
+  }}
+}}
+"""
+
 
 def _group_alive(group: int) -> bool:
     """True while a process of ``group`` runs (zombies, reaped later by init, do not count)."""
@@ -132,13 +142,14 @@ def _group_alive(group: int) -> bool:
 class DovecotServer:
     """One Dovecot instance; ``start()``/``stop()`` may be called repeatedly."""
 
-    def __init__(self, pki: Pki, *, require_client_cert: bool = False) -> None:
+    def __init__(self, pki: Pki, *, require_client_cert: bool = False, lmtp: bool = False) -> None:
         self.pki = pki
         self.host = HOST
         self.user = TEST_USER
         self.password = TEST_PASSWORD
         self.imap_port = free_port()   # plain, STARTTLS offered
         self.imaps_port = free_port()  # implicit TLS
+        self.lmtp_port = free_port() if lmtp else None  # LMTP delivery (dovecot-lmtpd)
         # Short private path: Dovecot's UNIX sockets live under it (108-byte limit).
         self.root = Path(tempfile.mkdtemp(prefix="dovecot-"))
         self.root.chmod(0o755)
@@ -155,10 +166,12 @@ class DovecotServer:
         (self.root / "run").mkdir()
         (self.root / "users").write_text(f"{self.user}:{{PLAIN}}{self.password}::::::\n")
         self.conf.write_text(_CONF.format(
+            protocols="imap lmtp" if lmtp else "imap",
             run=self.root / "run", root=self.root, tag=self.root.name, host=self.host, pki=pki,
             require_cert="yes" if require_client_cert else "no", login_user=login_user,
             internal_user=internal_user, internal_group=internal_group, uid=self.uid, gid=self.gid,
-            imap_port=self.imap_port, imaps_port=self.imaps_port))
+            imap_port=self.imap_port, imaps_port=self.imaps_port)
+            + (_LMTP.format(host=self.host, lmtp_port=self.lmtp_port) if lmtp else ""))
         for sub in ("cur", "new", "tmp"):
             (self.maildir() / sub).mkdir(parents=True, exist_ok=True)
         self._chown(self.root / "home")
@@ -180,6 +193,8 @@ class DovecotServer:
         try:
             wait_port(self.imap_port, timeout)
             wait_port(self.imaps_port, timeout)
+            if self.lmtp_port is not None:
+                wait_port(self.lmtp_port, timeout)
         except TimeoutError:
             self.stop()
             raise RuntimeError("Dovecot did not start:\n" + self.log_tail()) from None

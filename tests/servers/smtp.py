@@ -208,10 +208,11 @@ class _Controller(Controller):
 class SmtpServer:
     """Two aiosmtpd listeners (implicit TLS on ``tls_port``, STARTTLS on ``starttls_port``)."""
 
-    def __init__(self, pki: Pki, *, require_client_cert: bool = True) -> None:
+    def __init__(self, pki: Pki, *, require_client_cert: bool = True,
+                 handler: RecordingHandler | None = None) -> None:
         self.pki = pki
         self.host = HOST
-        self.handler = RecordingHandler()
+        self.handler = handler if handler is not None else RecordingHandler()
         server_context = pki.server_context(require_client_cert=require_client_cert)
         primer = ssl.create_default_context(cafile=str(pki.ca_cert))
         primer.load_cert_chain(pki.client_cert, pki.client_key)
