@@ -70,10 +70,10 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         asked = seed(configs[0], patients=sizes.patients, proposals=sizes.proposals)
         db = Database(PG_URL, schema=schema.schema)
         steps.append(db.dispose)
-        pg = PgWatch(PG_URL, schema.application_name)
-        steps.append(pg.close)
         daemons = Daemons(configs, root)
         steps.append(daemons.stop_all)
+        pg = PgWatch(PG_URL, schema.application_name, lambda: daemons.pids)
+        steps.append(pg.close)
         injector = Injector(dovecot)
         steps.append(injector.close)
         with Sampler(daemons, pg):

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import text
@@ -53,6 +54,7 @@ class Daemons:
         self.cpu: dict[str, float] = {}        # same keys -> seconds
         self.starts: defaultdict[int, int] = defaultdict(int)
         self.exit_codes: list[tuple[str, int]] = []
+        self.pids: set[int] = set()  # every daemon process started (their connections' tag)
 
     def _key(self, index: int) -> str:
         return f"daemon-{index}#{self.starts[index]}"
@@ -64,6 +66,7 @@ class Daemons:
         self.processes[index] = subprocess.Popen(
             [sys.executable, "-m", "mailbot", "--config", str(self.configs[index]), "run"],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.pids.add(self.processes[index].pid)
         out.close()
 
     def start_many(self, count: int) -> None:
@@ -144,19 +147,29 @@ class Sampler:
 
 
 class PgWatch:
-    """The PostgreSQL server seen from a checker connection of its own (not the bot's)."""
+    """The PostgreSQL server seen from a checker connection of its own (not the bot's).
 
-    def __init__(self, url: str, application_name: str) -> None:
+    A daemon's connections carry its worker identity as ``application_name``
+    (``host:pid:start``, see store/workers.py): they are told by the daemons' pids.
+    """
+
+    _BOT = ("(split_part(application_name, ':', 2) = ANY(:pids) OR application_name = :name)"
+            " AND pid <> pg_backend_pid()")
+
+    def __init__(self, url: str, application_name: str, pids: Callable[[], set[int]]) -> None:
         self.db = Database(url)
         self.application_name = application_name
+        self.pids = pids
         self.backend_cpu: dict[int, float] = {}  # backend pid -> CPU seconds (last sample)
         self._lock = threading.Lock()
 
     def _backends(self) -> list[int]:
         with self.db.engine.connect() as connection:
             return [int(pid) for (pid,) in connection.execute(text(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
-                {"name": self.application_name})]
+                "SELECT pid FROM pg_stat_activity WHERE " + self._BOT), self._params())]
+
+    def _params(self) -> dict[str, object]:
+        return {"name": self.application_name, "pids": [str(p) for p in self.pids()]}
 
     def sample(self) -> None:
         """Record the CPU time of the bot's backends (PostgreSQL runs on this machine)."""
@@ -177,8 +190,7 @@ class PgWatch:
         with self.db.engine.connect() as connection:
             killed = connection.execute(text(
                 "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE application_name = :name AND pid <> pg_backend_pid()"),
-                {"name": self.application_name}).scalar_one()
+                "WHERE " + self._BOT), self._params()).scalar_one()
             connection.commit()
         return int(killed or 0)
 
