@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import event, select
+import pytest
+from sqlalchemy import event, select, update
 
+from mailbot.matching.pool import Pool
+from mailbot.matching.round import fill_slots, gp_slots
 from store.models import Entry, EntryStatus
 from store.models_matching import GP, Proposal, ProposalState
 from tests.helpers import Bot
@@ -131,3 +134,26 @@ def test_a_batch_of_answers_reads_its_tokens_and_proposals_once(bot: Bot) -> Non
     with bot.app.db.sessions() as session:
         states = list(session.scalars(select(Proposal.state)))
     assert states == [ProposalState.ACCEPTED, ProposalState.ACCEPTED]
+
+
+@pytest.mark.parametrize("backend", ["postgres"])  # row locks: a PostgreSQL matter
+def test_an_entry_proposed_by_another_process_is_not_proposed_again(bot: Bot) -> None:
+    """A process whose session already holds an entry (read by its pool or its prefetch)
+    must see, under the lock, that another process proposed it meanwhile."""
+    with bot.app.db.transaction() as session:
+        for n in (1, 2):
+            add_gp(session, n)
+        ident = add_entry(session, 1, received=T0 - dt.timedelta(days=40)).id
+    with bot.app.db.transaction() as session:
+        held = session.get(Entry, ident)
+        assert held is not None and held.status == EntryStatus.WAITING
+        gp = session.scalars(select(GP).where(GP.email == gp_email(2))).one()
+        pool = Pool.load(session, bot.app.config.matching, T0, ["16000"])  # it is waiting
+        with bot.app.db.transaction() as other:  # another daemon proposes it and commits
+            other.execute(update(Entry).where(Entry.id == ident)
+                          .values(status=EntryStatus.PROPOSED))
+        fill = fill_slots(bot.app, session, gp, T0, gp_slots(bot.app, session, gp, T0),
+                          kind="round", actor="system", inbound_id=None, pool=pool)
+        assert fill.proposals == []
+    with bot.app.db.sessions() as session:
+        assert session.scalars(select(Proposal)).all() == []

@@ -116,7 +116,10 @@ class Fill:
 
 
 def _lock_entries(session: Session, ids: list[int]) -> dict[int, Entry]:
-    query = select(Entry).where(Entry.id.in_(ids))
+    """The entries, locked on PostgreSQL and read again under the lock: an entry already in
+    the session (read by the pool or a batch's prefetch) must not keep the status it had
+    before another process proposed it (two pending proposals for one entry)."""
+    query = select(Entry).where(Entry.id.in_(ids)).execution_options(populate_existing=True)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Entry)
     return {entry.id: entry for entry in session.scalars(query)}

@@ -89,7 +89,8 @@ def remind(app: App, session: Session, proposal: Proposal, now: dt.datetime) -> 
 
 def give_up(app: App, session: Session, proposal: Proposal, now: dt.datetime) -> None:
     """No answer after the reminder: entry back to ``waiting``, coordinators told."""
-    entry = session.get(Entry, proposal.entry_id, with_for_update=app.db.is_postgres)
+    entry = session.get(Entry, proposal.entry_id, with_for_update=app.db.is_postgres,
+                        populate_existing=True)
     assert entry is not None
     proposal_store.set_followup(session, proposal, FollowupState.NO_ANSWER, now=now, actor="system")
     close_tokens(session, proposal, FOLLOWUP_TOKEN, now)
@@ -144,7 +145,8 @@ def handle_followup_reply(work: Work, token: Token) -> Outcome:
     if proposal is None:
         return escalate("jeton de suivi sans proposition", kind="reply_orphan",
                         entry_id=token.entry_id)
-    entry = session.get(Entry, proposal.entry_id, with_for_update=work.app.db.is_postgres)
+    entry = session.get(Entry, proposal.entry_id, with_for_update=work.app.db.is_postgres,
+                        populate_existing=True)
     assert entry is not None
     answer = classify_gp_reply(work.body, context="followup", today=local_date(work.now))
     if answer.intent in COMMAND_INTENTS:

@@ -161,7 +161,8 @@ def handle_proposal_reply(work: Work, token: Token) -> Outcome:
         return escalate("jeton de proposition sans proposition", kind="reply_orphan",
                         entry_id=token.entry_id)
     lock_gps(session, [proposal.gp_id])  # GP before entry, as the round and DEMANDE do
-    entry = session.get(Entry, proposal.entry_id, with_for_update=work.app.db.is_postgres)
+    entry = session.get(Entry, proposal.entry_id, with_for_update=work.app.db.is_postgres,
+                        populate_existing=True)
     assert entry is not None
     answer = classify_gp_reply(work.body, context="proposal")
     if answer.intent in COMMAND_INTENTS:
@@ -216,7 +217,8 @@ def remind(app: App, session: Session, proposal: Proposal, now: dt.datetime) -> 
 
 def expire(app: App, session: Session, proposal: Proposal, now: dt.datetime) -> None:
     """No answer in time: proposal expired, entry back to ``waiting`` at its rank."""
-    entry = session.get(Entry, proposal.entry_id, with_for_update=app.db.is_postgres)
+    entry = session.get(Entry, proposal.entry_id, with_for_update=app.db.is_postgres,
+                        populate_existing=True)
     assert entry is not None
     proposal_store.set_state(session, proposal, ProposalState.EXPIRED, now=now, actor="system")
     close_tokens(session, proposal, PROPOSAL_TOKEN, now)

@@ -118,7 +118,8 @@ def _stop(work: Work, token: Token, entry: Entry, rnd: RecontactRound | None,
 def handle_recontact_reply(work: Work, token: Token) -> Outcome:
     """Apply a patient's answer to the recontact question (see the module docstring)."""
     session = work.session
-    entry = (session.get(Entry, token.entry_id, with_for_update=work.app.db.is_postgres)
+    entry = (session.get(Entry, token.entry_id, with_for_update=work.app.db.is_postgres,
+                         populate_existing=True)
              if token.entry_id else None)
     if entry is None:
         return escalate("jeton de recontact sans inscription", kind="reply_orphan")
