@@ -30,7 +30,7 @@ from mailbot.outbound.delivery import OutboxWorker
 from mailbot.transports.base import FetchedMail, InboundTransport, OversizedMail, set_aside_all
 from mailbot.workflows.prefetch import prefetch_replies
 from parsers.addresses import address_of
-from store import appends, audit, deferred, inbound
+from store import appends, audit, inbound
 from store.alerts import raise_alert
 from store.models import InboundMessage, InboundState
 
@@ -196,14 +196,12 @@ class Pipeline:
         with self.app.db.transaction() as session:
             if not isolate:  # a failure rolls everything back: append-only rows can wait
                 appends.enable(session)
-                deferred.enable(session)  # work shared by the batch's mails, done at its end
                 finished: list[inbound.Finished] = []
                 rows = inbound.load_for_processing(session, inbound_ids, self.app.worker)
                 prefetch_replies(self.app, session, (parsed or {}).values())
                 for row in rows:
                     states[row.id] = self._process_one(session, row, finished,
                                                        (parsed or {}).get(row.id))
-                deferred.run(session)
                 inbound.finish_many(session, finished)
                 return states
             for row in inbound.load_for_processing(session, inbound_ids, self.app.worker):

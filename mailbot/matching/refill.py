@@ -1,14 +1,7 @@
-"""A GP's slot freed by his NON, offered again: at once, or for a whole batch of mails at its end.
+"""A GP's slot freed by his NON, offered again at once.
 
 A NON puts the entry back to ``waiting`` and offers the GP his next compatible
-entry (:func:`fill_gp`). Read from the mailbox, GPs' answers come by batches;
-refilling each GP as his NON is read would read the waiting list once per NON.
-Within a batch (:mod:`store.deferred`) the refills wait for the
-batch's last mail, then take their entries, in the order of the mails, from one
-reading of the waiting list. Each GP gets what a refill at his mail's turn
-would give him: his free slots are counted at his NON (with the refills already
-waiting for him), and an entry declined by a later mail of the batch, waiting
-by then, is not offered to an earlier one.
+entry (:func:`fill_slots`), or tells him his NON is recorded.
 """
 
 from __future__ import annotations
@@ -21,17 +14,13 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.matching.offer import gp_context
-from mailbot.matching.pool import Pool, proposed_before
+from mailbot.matching.pool import Pool
 from mailbot.matching.round import Fill, Slots, fill_slots, gp_slots
 from mailbot.outbound.mailer import Thread, enqueue_mail
-from store import deferred, transaction_state
 from store.models import Entry
 from store.models_matching import GP
 
 log = logging.getLogger(__name__)
-
-_NAME = "deferred_refills"  # [Refill, …] waiting for the end of the batch
-
 
 @dataclass(frozen=True)
 class Refill:
@@ -71,42 +60,14 @@ def refill_now(app: App, session: Session, item: Refill, pool: Pool | None = Non
 
 def refill(app: App, session: Session, gp: GP, entry: Entry, proposal_id: int,
            now: dt.datetime, *, reason: str | None, actor: str, inbound_id: int | None,
-           thread: Thread | None) -> int | None:
-    """Count the GP's free slots now and fill them: at once, or at the end of the batch when
-    the pipeline defers (then ``None``); else how many proposals were made."""
-    queue: list[Refill] | None = transaction_state.get(session, _NAME)
-    nested = session.in_nested_transaction()
-    waiting = sum(item.slots.free for item in queue or [] if item.gp.id == gp.id) \
-        if not nested else 0
-    item = Refill(gp, gp_slots(app, session, gp, now, pending=waiting), entry, proposal_id, now,
-                  reason, actor, inbound_id, thread)
-    if nested:
-        return len(refill_now(app, session, item).proposals)
-    if queue is None:
-        fresh: list[Refill] = []
-        if not deferred.later(session, lambda: _run(app, session, fresh)):
-            return len(refill_now(app, session, item).proposals)
-        queue = transaction_state.setdefault(session, _NAME, lambda: fresh)
-    queue.append(item)
-    return None
+           thread: Thread | None) -> int:
+    """Count the GP's free slots now and fill them at once; return how many proposals were
+    made.
 
-
-def _run(app: App, session: Session, queue: list[Refill]) -> None:
-    """Every deferred refill, in order, from one reading of the waiting list."""
-    items = list(queue)
-    queue.clear()
-    if not items:
-        return
-    session.flush()  # the declined entries are waiting again: the pool must see them
-    codes = {area.code_postal for item in items for area in item.gp.areas}
-    pool = Pool.load(session, app.config.matching, items[0].now, codes)
-    # Read once for every GP: what this run proposes is taken from the pool besides.
-    proposed = proposed_before(session, {item.gp.id for item in items})
-    complex_taken: dict[int, int] = {}  # GP id → complex situations proposed in this run
-    for turn, item in enumerate(items):
-        fill = refill_now(app, session, item, pool,
-                          later=frozenset(after.entry.id for after in items[turn + 1:]),
-                          complex_taken=complex_taken.get(item.gp.id, 0),
-                          proposed=proposed[item.gp.id])
-        complex_taken[item.gp.id] = complex_taken.get(item.gp.id, 0) \
-            + sum(1 for proposal in fill.proposals if proposal.complex)
+    At once, not at the end of the batch: a later mail of the same batch (his PAUSE, a
+    priority changed, a new referral) must act on what this NON already did, as when the
+    mails come one by one (a deferred refill broke that: tests/test_simulation.py).
+    """
+    item = Refill(gp, gp_slots(app, session, gp, now), entry, proposal_id, now, reason, actor,
+                  inbound_id, thread)
+    return len(refill_now(app, session, item).proposals)

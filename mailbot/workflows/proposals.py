@@ -131,11 +131,10 @@ def accept(app: App, session: Session, proposal: Proposal, entry: Entry, now: dt
 
 def decline(app: App, session: Session, proposal: Proposal, entry: Entry, now: dt.datetime, *,
             reason: str | None, actor: str, inbound_id: int | None = None,
-            thread: Thread | None = None) -> int | None:
+            thread: Thread | None = None) -> int:
     """The GP said NON: entry back to ``waiting`` at its rank; next entry offered to him.
 
-    Returns how many new proposals the GP received, or ``None`` when the
-    pipeline offers them at the end of the mail batch (:mod:`mailbot.matching.refill`).
+    Returns how many new proposals the GP received (:mod:`mailbot.matching.refill`).
     """
     gp = proposal.gp
     proposal_store.set_state(session, proposal, ProposalState.DECLINED, now=now, actor=actor,
