@@ -177,16 +177,13 @@ class Slots:
     paused: bool = False
 
 
-def gp_slots(app: App, session: Session, gp: GP, now: dt.datetime, *, want: int | None = None,
-             pending: int = 0) -> Slots:
-    """The GP's free slots now (he is locked first); ``pending``: proposals already decided
-    for him in this transaction but not written yet, counted as open."""
+def gp_slots(app: App, session: Session, gp: GP, now: dt.datetime, *,
+             want: int | None = None) -> Slots:
+    """The GP's free slots now (he is locked first)."""
     lock_gps(session, [gp.id])
     if not gp.accepting:
         return Slots(0, want or 0, "paused", Usage(0, 0, 0), paused=True)
     use = gp_usage(app, session, gp, now)
-    if pending:
-        use = Usage(use.pending + pending, use.accepted_this_month, use.complex_in_period)
     free, limit_reason = _slots(gp.capacity_per_month, gp.max_open_proposals, use, want)
     return Slots(free, want if want is not None else max(free, 0), limit_reason, use)
 
@@ -203,31 +200,24 @@ def fill_gp(app: App, session: Session, gp: GP, now: dt.datetime, *, kind: str =
 
 
 def fill_slots(app: App, session: Session, gp: GP, now: dt.datetime, slots: Slots, *,
-               kind: str, actor: str, inbound_id: int | None, pool: Pool | None = None,
-               later: frozenset[int] = frozenset(), complex_taken: int = 0,
-               proposed: set[int] | None = None) -> Fill:
+               kind: str, actor: str, inbound_id: int | None,
+               pool: Pool | None = None) -> Fill:
     """:func:`fill_gp` with the slots already counted (:func:`gp_slots`).
 
-    ``pool``: the waiting entries already read (of his postal codes at least),
-    shared by several GPs in turn, else they are read now; ``later``: entries of
-    that pool not to offer (not waiting yet when his slots were counted);
-    ``complex_taken``: complex situations proposed to him since then;
-    ``proposed``: the entries ever proposed to him, when already read
-    (:func:`~mailbot.matching.pool.proposed_before`; with the pool's own, taken ones).
+    ``pool``: the waiting entries already read (of his postal codes at least), else
+    they are read now; an entry of it changed since is left alone (read again under
+    its lock).
     """
     fill = Fill(wanted=slots.wanted)
     if slots.paused or slots.free <= 0:
         fill.limited_by = slots.limited_by
         return fill
     use = slots.use
-    if complex_taken:
-        use = Usage(use.pending, use.accepted_this_month, use.complex_in_period + complex_taken)
     rules = Rules.of(gp, local_date(now))
     if pool is None:
         pool = Pool.load(session, app.config.matching, now, rules.codes)
-    if proposed is None:
-        proposed = proposed_before(session, [gp.id])[gp.id]
-    picks = choose(pool, rules, proposed | later, slots.free, _complex_left(app, use))
+    picks = choose(pool, rules, proposed_before(session, [gp.id])[gp.id], slots.free,
+                   _complex_left(app, use))
     entries = _lock_entries(session, [p.entry_id for p in picks]) if picks else {}
     fill.proposals = make_proposals(app, session, _wanted(app, gp, picks, entries, use, now, kind),
                                     now, actor=actor, inbound_id=inbound_id)
