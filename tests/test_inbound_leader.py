@@ -71,6 +71,12 @@ def test_one_process_leads_a_mailbox_and_hands_over_when_its_connection_dies(
     # The leader's lock connection is cut: it notices at its next check, the other takes over.
     with other.db.engine.connect() as admin:
         admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": holder})
+        # pg_terminate_backend only signals: the backend (and its lock) goes a moment later
+        for _ in range(100):
+            if admin.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"),
+                             {"p": holder}).scalar() == 0:
+                break
+            time.sleep(0.05)
     assert second.acquire(other)
     assert not first.check()
     assert not first.acquire(bot.app)
