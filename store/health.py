@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from store import outbox
 from store.models import InboundMessage, InboundState, OutboxMessage, OutboxState
 
 
@@ -44,10 +45,7 @@ def read_health(session: Session, now: dt.datetime) -> Health:
     pending, oldest_out = session.execute(
         select(func.count(), func.min(OutboxMessage.created_at))
         .where(OutboxMessage.state == OutboxState.PENDING)).one()
-    by_state = dict(session.execute(
-        select(OutboxMessage.state, func.count())
-        .where(OutboxMessage.state.in_([OutboxState.FAILED, OutboxState.REFUSED]))
-        .group_by(OutboxMessage.state)).all())
+    by_state = outbox.counts_by_state(session)
     failed_24h = session.scalar(
         select(func.count()).select_from(OutboxMessage)
         .where(OutboxMessage.state == OutboxState.FAILED,

@@ -20,8 +20,9 @@ from store.db import Database
 from store.models import Base
 from tests.helpers import Bot
 
-pytest_plugins = (["tests.servers.conftest_plugin"]
-                  if (Path(__file__).parent / "servers" / "conftest_plugin.py").exists() else [])
+pytest_plugins = ([*(["tests.servers.conftest_plugin"]
+                    if (Path(__file__).parent / "servers" / "conftest_plugin.py").exists() else []),
+                   "tests.tenants_support"])  # the fixtures ``made`` and ``tenants``
 
 PG_URL = os.environ.get("MAILBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = [b for b in os.environ.get("MAILBOT_TEST_BACKENDS", "sqlite,postgres").split(",") if b]

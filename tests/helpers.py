@@ -9,6 +9,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -121,6 +123,16 @@ class Bot:
     def close(self) -> None:
         """Release database connections."""
         self.app.db.dispose()
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 30.0) -> bool:
+    """Poll ``predicate()`` every 0.1 s until true or ``timeout`` seconds; True if it became true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def body_of(msg: EmailMessage) -> str:

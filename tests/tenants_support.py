@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from mailbot.cli import main
@@ -136,6 +137,23 @@ def build(root: Path, made: dict[str, str]) -> Tenants:
     bots["b"].drop(mail("coordination@dac16.mssante.fr", COMPLETE, message_id="pending-b@dac16.mssante.fr"))
     return Tenants(folder=folder, bots=bots)
 
+
+
+@pytest.fixture(scope="module")
+def made() -> Iterator[dict[str, str]]:
+    """The two tenants' PostgreSQL schemas, made once per test module."""
+    with schemas() as names:
+        yield names
+
+
+@pytest.fixture
+def tenants(tmp_path: Path, made: dict[str, str]) -> Iterator[Tenants]:
+    """Two tenants on emptied schemas, built afresh for each test."""
+    for schema in made.values():
+        empty(schema)
+    instance = build(tmp_path, made)
+    yield instance
+    instance.close()
 
 def ref_of(bot: Bot, nom: str) -> str:
     """The reference of the entry of patient ``nom``."""

@@ -9,18 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from tests.helpers import ROOT, Bot
+from tests.helpers import ROOT, Bot, wait_until
 from tests.test_intake_e2e import COMPLETE, DAC, mail
-
-
-def _wait_for(predicate: object, timeout: float = 30.0) -> bool:
-    assert callable(predicate)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def _outbox_files(bot: Bot) -> list[Path]:
@@ -40,7 +30,7 @@ def test_daemon_answers_new_mail_reloads_and_stops_cleanly(bot: Bot) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         bot.drop(mail(DAC, COMPLETE, message_id="d1@dac16.mssante.fr"))
-        assert _wait_for(lambda: len(_outbox_files(bot)) == 1), "no acknowledgement written"
+        assert wait_until(lambda: len(_outbox_files(bot)) == 1), "no acknowledgement written"
 
         # A broken configuration on SIGHUP is reported; the daemon keeps the running one.
         good = bot.config_path.read_text(encoding="utf-8")
@@ -49,7 +39,7 @@ def test_daemon_answers_new_mail_reloads_and_stops_cleanly(bot: Bot) -> None:
         time.sleep(1.0)
         bot.config_path.write_text(good, encoding="utf-8")
         bot.drop(mail(DAC, COMPLETE.replace("MARTIN", "PETIT"), message_id="d2@dac16.mssante.fr"))
-        assert _wait_for(lambda: len(_outbox_files(bot)) == 2), "daemon stopped answering after reload"
+        assert wait_until(lambda: len(_outbox_files(bot)) == 2), "daemon stopped answering after reload"
         assert proc.poll() is None
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -69,7 +59,7 @@ def test_a_second_run_on_one_sqlite_file_is_refused_and_a_killed_daemon_frees_it
                               text=True, env=env)
     try:
         bot.drop(mail(DAC, COMPLETE, message_id="s1@dac16.mssante.fr"))
-        assert _wait_for(lambda: len(_outbox_files(bot)) == 1), "the daemon did not start"
+        assert wait_until(lambda: len(_outbox_files(bot)) == 1), "the daemon did not start"
         second = bot.cli("run", "--once", check=False)
         if backend == "sqlite":
             assert second.returncode == 2, second.stderr

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from mailbot.config.tenants import load_tenant, tenants_dir
 from mailbot.jobs.schedule import _job_lock, run_job
 from store import audit
 from tests.conftest import PG_URL
-from tests.helpers import ROOT
+from tests.helpers import ROOT, wait_until
 from tests.tenants_support import schemas
 from tests.test_intake_e2e import COMPLETE, DAC, mail
 
@@ -242,7 +242,7 @@ def test_one_daemon_per_tenant_each_answers_its_own_mailbox_and_logs_its_name(fo
     try:
         (folder / "var" / "nord" / "inbox" / "new" / "1.eml").write_bytes(
             mail(DAC, COMPLETE, message_id="daemon-nord@dac16.mssante.fr"))
-        assert _wait_for(lambda: len(list(outbox["nord"].iterdir())) == 1), "nord did not answer"
+        assert wait_until(lambda: len(list(outbox["nord"].iterdir())) == 1), "nord did not answer"
         daemons["nord"].send_signal(signal.SIGHUP)
         time.sleep(1.0)
         assert list(outbox["sud"].iterdir()) == []  # sud's daemon never saw nord's mail
@@ -256,12 +256,3 @@ def test_one_daemon_per_tenant_each_answers_its_own_mailbox_and_logs_its_name(fo
         records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
         assert records and {r.get("tenant") for r in records} == {name}, err
     assert "configuration reloaded" in errors["nord"]
-
-
-def _wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False

@@ -5,14 +5,12 @@ schema per tenant)."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from mailbot.cli import build_parser
 from mailbot.jobs.schedule import load_all
-from tests.tenants_support import BLOCKED, Tenants, build, empty, fingerprint, ref_of, schemas
+from tests.tenants_support import BLOCKED, Tenants, fingerprint, ref_of
 from tests.test_matching_support import gp_email, rpps
 
 AT = "2026-11-02T08:00"
@@ -96,20 +94,6 @@ def scenarios(root: Path, ref_b: str) -> dict[str, Callable[[], list[Run]]]:
         "tenants check": lambda: [(["tenants", "check"], {0})],
     }
 
-
-@pytest.fixture(scope="module")
-def made() -> Iterator[dict[str, str]]:
-    with schemas() as names:
-        yield names
-
-
-@pytest.fixture
-def tenants(tmp_path: Path, made: dict[str, str]) -> Iterator[Tenants]:
-    for schema in made.values():
-        empty(schema)
-    instance = build(tmp_path, made)
-    yield instance
-    instance.close()
 
 
 def test_the_scenarios_cover_every_command_of_the_parser(tmp_path: Path) -> None:

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from mailbot.commands import commands
 from tests.helpers import Bot, body_of
-from tests.tenants_support import PARTNER_B, Tenants, build, empty, fingerprint, ref_of, schemas
+from tests.tenants_support import PARTNER_B, Tenants, fingerprint, ref_of
 from tests.test_commands_mail import COORD
 from tests.test_intake_e2e import COMPLETE, DAC, mail
 from tests.test_matching_support import T0, gp_email, reply, rpps, token_in
@@ -23,20 +21,6 @@ from tests.test_tenants_cli import AT
 
 LEAKS = ("TENANTB", "GP2", gp_email(2))
 
-
-@pytest.fixture(scope="module")
-def made() -> Iterator[dict[str, str]]:
-    with schemas() as names:
-        yield names
-
-
-@pytest.fixture
-def tenants(tmp_path: Path, made: dict[str, str]) -> Iterator[Tenants]:
-    for schema in made.values():
-        empty(schema)
-    instance = build(tmp_path, made)
-    yield instance
-    instance.close()
 
 
 def _new_mails(bot: Bot, before: set[str]) -> list[EmailMessage]:

@@ -27,9 +27,8 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.0f} h"
 
 
-def health_checks(app: App, health: Health | None = None) -> list[Check]:
+def health_checks(health: Health | None) -> list[Check]:
     """Warnings for the counters to alert on; nothing when the database is unreadable."""
-    health = health if health is not None else current_health(app)
     if health is None:
         return []
     oldest_in = health.oldest_unprocessed_s or 0.0

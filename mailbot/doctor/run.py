@@ -22,6 +22,7 @@ from mailbot.doctor.local import (
 )
 from mailbot.doctor.servers import dns_checks, identity_checks, state_checks
 from mailbot.errors import MailbotError
+from store.health import Health
 
 CHECKS: list[Callable[[App], list[Check]]] = [
     database_checks, leader_checks, folders_checks, senders_checks, templates_checks, gpg_checks,
@@ -29,8 +30,7 @@ CHECKS: list[Callable[[App], list[Check]]] = [
 ]
 
 
-def _as_json(results: list[Check], code: int, app: App) -> str:
-    health = current_health(app)
+def _as_json(results: list[Check], code: int, health: Health | None, app: App) -> str:
     held = _holders(app)
     return json.dumps({
         "ok": code == 0, "exit_code": code,
@@ -60,16 +60,18 @@ def run_checks(app: App, *, as_json: bool = False) -> int:
     when the database cannot be read).
     """
     results: list[Check] = []
-    for check in [*CHECKS, health_checks]:
+    for check in CHECKS:
         try:
             results.extend(check(app))
         except MailbotError as error:
             results.append(Check(check.__name__.removesuffix("_checks"), False, str(error),
                                  exit_code=error.exit_code))
+    health = current_health(app)  # read once: the warnings and the JSON counters
+    results.extend(health_checks(health))
     failed = sum(1 for r in results if not r.ok and not r.warning)
     code = max((r.exit_code for r in results if not r.ok and not r.warning), default=0)
     if as_json:
-        print(_as_json(results, code, app))
+        print(_as_json(results, code, health, app))
         return code
     for result in results:
         mark = "OK " if result.ok else ("ATTENTION" if result.warning else "ERREUR")
