@@ -16,6 +16,7 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -30,7 +31,7 @@ FORGOTTEN_AFTER = dt.timedelta(days=1)  # a dead worker's row is kept this long 
 def _start_ticks(pid: int) -> str | None:
     """When process ``pid`` started (clock ticks since boot, ``/proc``); None if unknown."""
     try:
-        stat = open(f"/proc/{pid}/stat", encoding="ascii", errors="replace").read()  # noqa: SIM115
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
     except OSError:
         return None
     fields = stat.rpartition(")")[2].split()

@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mailbot.app import App
 from mailbot.inbound.mailbox import lock_key, mailbox_name
+from store.locks import held_locks
 
 log = logging.getLogger(__name__)
 
@@ -33,27 +34,20 @@ log = logging.getLogger(__name__)
 APPLICATION = "mailbot inbound leader "  # the lock connection's application_name, then pid@host
 
 
-def _parts(key: int) -> dict[str, int]:
-    """``key`` as ``pg_locks`` shows a bigint advisory lock: classid (high), objid (low)."""
-    unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
-    return {"hi": unsigned >> 32, "lo": unsigned & 0xFFFF_FFFF}
+def _key_of(app: App) -> int:
+    """The leader lock of ``app``'s mailbox in its schema."""
+    return lock_key("inbound-leader", app.db.schema, mailbox_name(app.config.inbound))
 
 
 def holder(app: App) -> tuple[str, dt.datetime | None] | None:
     """Who leads ``app``'s mailbox (``"pid@host"``, since when), or None: nobody (PostgreSQL)."""
-    key = lock_key("inbound-leader", app.db.schema, mailbox_name(app.config.inbound))
+    key = _key_of(app)
     with app.db.engine.connect() as connection:
-        row = connection.execute(text(
-            "SELECT a.application_name, a.backend_start FROM pg_locks l "
-            "JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-            "AND l.classid::text::bigint = :hi AND l.objid::text::bigint = :lo"),
-            _parts(key)).first()
-    if row is None:
+        lock = next((lock for lock in held_locks(connection) if lock.key == key), None)
+    if lock is None:
         return None
-    name = str(row[0] or "")
-    return (name.removeprefix(APPLICATION) if name.startswith(APPLICATION) else "?"), row[1]
+    name = lock.application or ""
+    return (name.removeprefix(APPLICATION) if name.startswith(APPLICATION) else "?"), lock.since
 
 
 class InboundLeader:
@@ -78,7 +72,7 @@ class InboundLeader:
         self._alone = not app.db.is_postgres
         if self._alone:
             return True
-        key = lock_key("inbound-leader", app.db.schema, mailbox_name(app.config.inbound))
+        key = _key_of(app)
         if self._connection is not None:
             if key == self._key and self.check():
                 return True

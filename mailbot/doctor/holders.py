@@ -2,7 +2,7 @@
 
 :func:`holders` reads the worker registry (``store.workers``), the inbound claims, the
 sends started and not recorded, the job occurrences running and, on PostgreSQL, the
-advisory locks held (``pg_locks`` with ``pg_stat_activity.application_name``, the
+advisory locks held (:mod:`store.locks`, with the holder's ``application_name``, the
 workers' identity). :func:`holders_lines` says it in French for the terminal.
 """
 
@@ -11,33 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from mailbot.app import App
 from mailbot.clock import PARIS
 from mailbot.jobs import load_all
 from mailbot.jobs.schedule import lock_key
 from store import occurrences, workers
+from store.locks import held_locks
 from store.models_workers import Worker
-
-_LOCKS = text("""
-    SELECT l.classid::bigint AS high, l.objid::bigint AS low, l.objsubid, a.application_name,
-           a.pid, a.backend_start
-    FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-    WHERE l.locktype = 'advisory' AND l.granted AND l.database = (
-        SELECT oid FROM pg_database WHERE datname = current_database())
-    ORDER BY a.backend_start, a.pid
-""")
-
-
-def _key(high: int, low: int, sub: int) -> int:
-    """The bigint given to ``pg_advisory_lock`` (``objsubid`` 1: split in two unsigned
-    32-bit halves in ``pg_locks``); a two-integer lock (``objsubid`` 2) is shown as
-    ``-k - 1`` of its halves joined, never taken for a job's (those are positive)."""
-    key = (int(high) << 32) | int(low)
-    if int(sub) == 1:
-        return key - (1 << 64) if key >= 1 << 63 else key
-    return -key - 1
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -55,9 +37,8 @@ def holders(app: App) -> dict[str, Any]:
         rows = list(session.scalars(select(Worker).order_by(Worker.started_at, Worker.id)))
         held = workers.holdings(session)
         jobs = occurrences.running(session)
-        locks = [(_key(high, low, sub), application, pid, since)
-                 for high, low, sub, application, pid, since in session.execute(_LOCKS)
-                 ] if app.db.is_postgres else []
+        locks = [(lock.key, lock.application, lock.backend_pid, lock.since)
+                 for lock in held_locks(session.connection())] if app.db.is_postgres else []
     names = {lock_key(name, app.db.schema): name for name in load_all()}
     return {
         "workers": [{"id": w.id, "role": w.role, "host": w.host, "pid": w.pid,
